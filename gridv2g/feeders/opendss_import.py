@@ -1,0 +1,497 @@
+"""Read any radial OpenDSS model into a :class:`~gridv2g.feeders.Feeder`.
+
+OpenDSS (through ``opendssdirect``) compiles the model, so every OpenDSS input feature (line
+codes, geometries, ``like=``, RPN expressions, redirects) is interpreted by OpenDSS itself; the
+importer then reads the circuit elements back through the API: lines (phase matrices, node
+order, ampacity, switch and open state), loads (models 1/2/5; others mapped to the closest with
+a warning), capacitors, 2-winding transformers and regulators with the taps OpenDSS holds, and
+the source. Elements it cannot represent are listed in one warning, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from gridv2g.errors import GridV2GWarning, OpenDSSError
+from gridv2g.feeders.model import Feeder, linecode_matrix_rows
+
+#: OpenDSS length unit code -> km per unit. Code 0 ("none") is read as km: OpenDSS only ever
+#: uses the product of length and per-length impedance, which is what the Feeder keeps.
+_KM_PER_UNIT = {
+    0: 1.0,
+    1: 1.609344,
+    2: 0.3048,
+    3: 1.0,
+    4: 1e-3,
+    5: 0.3048e-3,
+    6: 0.0254e-3,
+    7: 1e-5,
+    8: 1e-6,
+}
+
+#: OpenDSS load model -> (gridv2g model, note). 1, 2, 5 are exact; the rest are mapped.
+_LOAD_MODELS = {
+    1: ("pq", None),
+    2: ("z", None),
+    3: ("pq", "model 3 (P constant, Q quadratic) mapped to constant PQ"),
+    4: ("z", "model 4 (exponential) mapped to constant Z"),
+    5: ("i", None),
+    6: ("pq", "model 6 (P constant, Q fixed) mapped to constant PQ"),
+    7: ("pq", "model 7 (P constant, Q fixed impedance) mapped to constant PQ"),
+    8: ("pq", "model 8 (ZIPV) mapped to constant PQ"),
+}
+
+#: classes that carry no power-flow physics gridv2g needs (metering, control we read once)
+_IGNORED_CLASSES = {"energymeter", "monitor", "regcontrol", "sensor"}
+_HANDLED_CLASSES = {"line", "load", "capacitor", "transformer", "vsource"}
+
+
+def _dss():
+    import opendssdirect
+
+    return opendssdirect
+
+
+def run_command(command: str, source: str | Path | None = None) -> str:
+    """Run one OpenDSS command; an OpenDSS error becomes :class:`OpenDSSError` with its text."""
+    dss = _dss()
+    try:
+        dss.Text.Command(command)
+    except Exception as exc:  # DSSException is not exported under a stable name
+        where = f" in {source}" if source else ""
+        raise OpenDSSError(f"OpenDSS failed{where} on '{command}': {exc}") from None
+    return dss.Text.Result()
+
+
+def compile_model(master: str | Path, commands=()) -> Path:
+    """Clear OpenDSS, compile ``master`` and run the extra ``commands``; returns the path."""
+    master = Path(master).resolve()
+    if not master.is_file():
+        raise OpenDSSError(f"OpenDSS model not found: {master}")
+    dss = _dss()
+    dss.Basic.AllowChangeDir(False)  # keep the Python process's working directory
+    run_command("clear")
+    run_command(f'compile "{master}"', source=master)
+    for command in commands:
+        run_command(command, source=master)
+    return master
+
+
+def _prop(element: str, name: str) -> str:
+    return run_command(f"? {element}.{name}")
+
+
+def _split_bus(spec: str) -> tuple[str, list[int]]:
+    parts = spec.split(".")
+    return parts[0].lower(), [int(p) for p in parts[1:] if p != ""]
+
+
+def _terminal_nodes(node_order: list[int], n_cond: int, terminal: int, n_nodes: int) -> list[int]:
+    """The first ``n_nodes`` connections of one terminal (OpenDSS NodeOrder is flat)."""
+    return list(node_order[terminal * n_cond : terminal * n_cond + n_nodes])
+
+
+def _nodes_str(nodes) -> str:
+    return ".".join(str(int(n)) for n in nodes)
+
+
+def from_opendss(
+    master: str | Path,
+    commands=(),
+    solve: bool = False,
+    name: str | None = None,
+) -> Feeder:
+    """Compile an OpenDSS model and read it into a :class:`Feeder`.
+
+    Parameters
+    ----------
+    master
+        Path of the master ``.dss`` file (compiled with OpenDSS's ``compile``).
+    commands
+        Extra OpenDSS commands run after compiling, e.g. fixing regulator taps
+        (``"Transformer.reg1a.wdg=2 Tap=1.04375"``) or ``"Buscoords BusCoords.dat"``.
+    solve
+        Solve a snapshot first so that controls (RegControl, CapControl) settle and the
+        importer reads the taps and capacitor states they reach. Otherwise the taps and states
+        held after compiling are read.
+    name
+        Feeder name; default: the OpenDSS circuit name.
+
+    Raises
+    ------
+    OpenDSSError
+        The file is missing or OpenDSS cannot compile it (OpenDSS's message, file and line).
+    FeederError
+        The circuit is not a radial, connected feeder, or its data is inconsistent.
+    """
+    master = compile_model(master, commands)
+    dss = _dss()
+    run_command("makebuslist")
+    if solve:
+        run_command("solve", source=master)
+    notes: list[str] = []
+    source = _read_source(dss, notes)
+    line, linecode, lcm = _read_lines(dss, notes)
+    transformer = _read_transformers(dss, notes)
+    load = _read_loads(dss, notes)
+    capacitor = _read_capacitors(dss, notes)
+    bus = _read_buses(dss, source, transformer)
+    notes.extend(_unrepresented(dss))
+
+    bus, removed = _drop_isolated(bus, source, line, transformer)
+    if removed:
+        notes.append(
+            f"{len(removed)} bus(es) not connected to the source were left out, with the "
+            f"elements on them: {', '.join(sorted(removed)[:20])}"
+        )
+        line = line[line.from_bus.isin(bus.index) & line.to_bus.isin(bus.index)]
+        transformer = transformer[
+            transformer.from_bus.isin(bus.index) & transformer.to_bus.isin(bus.index)
+        ]
+        load = load[load.bus.isin(bus.index)]
+        capacitor = capacitor[capacitor.bus.isin(bus.index)]
+        linecode = linecode[linecode.index.isin(line.linecode)]
+        lcm = lcm[lcm.linecode.isin(linecode.index)]
+    if notes:
+        warnings.warn(
+            f"from_opendss({master.name}): " + "; ".join(notes), GridV2GWarning, stacklevel=2
+        )
+    return Feeder(
+        name=name or dss.Circuit.Name(),
+        description=f"imported from {master.name} by gridv2g.feeders.from_opendss",
+        frequency_hz=float(dss.Solution.Frequency()),
+        bus=bus,
+        linecode=linecode,
+        linecode_matrix=lcm,
+        line=line,
+        load=load,
+        capacitor=capacitor,
+        transformer=transformer,
+        source=source,
+    )
+
+
+def _read_source(dss, notes: list[str]) -> pd.DataFrame:
+    rows = []
+    idx = dss.Vsources.First()
+    while idx > 0:
+        element = f"vsource.{dss.Vsources.Name()}"
+        bus, _ = _split_bus(dss.CktElement.BusNames()[0])
+        rows.append(
+            {
+                "name": dss.Vsources.Name(),
+                "bus": bus,
+                "vn_kv": dss.Vsources.BasekV(),
+                "vm_pu": dss.Vsources.PU(),
+                "va_degree": dss.Vsources.AngleDeg(),
+                "r1_ohm": float(_prop(element, "r1")),
+                "x1_ohm": float(_prop(element, "x1")),
+                "r0_ohm": float(_prop(element, "r0")),
+                "x0_ohm": float(_prop(element, "x0")),
+            }
+        )
+        idx = dss.Vsources.Next()
+    if len(rows) > 1:
+        notes.append(f"only the first Vsource is kept; ignored: {[r['name'] for r in rows[1:]]}")
+    return pd.DataFrame(rows[:1])
+
+
+def _read_lines(dss, notes: list[str]):
+    rows, codes, matrices = [], {}, []
+    disabled = []
+    idx = dss.Lines.First()
+    while idx > 0:
+        name = dss.Lines.Name()
+        if not dss.CktElement.Enabled():
+            disabled.append(name)
+            idx = dss.Lines.Next()
+            continue
+        n = dss.Lines.Phases()
+        km = _KM_PER_UNIT.get(dss.Lines.Units(), 1.0)
+        r = np.reshape(dss.Lines.RMatrix(), (n, n)) / km
+        x = np.reshape(dss.Lines.XMatrix(), (n, n)) / km
+        c = np.reshape(dss.Lines.CMatrix(), (n, n)) / km
+        code = _dedup_code(dss.Lines.LineCode() or f"line_{name}", (r, x, c), codes, matrices)
+        b1, b2 = dss.CktElement.BusNames()
+        order = list(dss.CktElement.NodeOrder())
+        n_cond = dss.CktElement.NumConductors()
+        open_terms = [t for t in (1, 2) if dss.CktElement.IsOpen(t, 0)]
+        rows.append(
+            {
+                "name": name,
+                "from_bus": _split_bus(b1)[0],
+                "to_bus": _split_bus(b2)[0],
+                "from_nodes": _nodes_str(_terminal_nodes(order, n_cond, 0, n)),
+                "to_nodes": _nodes_str(_terminal_nodes(order, n_cond, 1, n)),
+                "linecode": code,
+                "length_km": dss.Lines.Length() * km,
+                "max_i_a": dss.Lines.NormAmps(),
+                "emerg_i_a": dss.Lines.EmergAmps(),
+                "is_switch": bool(dss.Lines.IsSwitch()),
+                "closed": not open_terms,
+            }
+        )
+        idx = dss.Lines.Next()
+    if disabled:
+        notes.append(f"disabled lines left out: {disabled}")
+    line = pd.DataFrame(rows)
+    linecode = pd.DataFrame(
+        {"name": list(codes), "n_phases": [codes[k][0].shape[0] for k in codes]}
+    )
+    lcm = (
+        pd.concat(matrices, ignore_index=True)
+        if matrices
+        else linecode_matrix_rows("none", np.zeros((0, 0)), np.zeros((0, 0))).iloc[:0]
+    )
+    return line, linecode, lcm
+
+
+def _dedup_code(base: str, mats, codes: dict, matrices: list) -> str:
+    """Name of a line code holding ``mats``: the OpenDSS code name if its matrices match."""
+    base = base.lower()
+    candidates = [base] + [f"{base}_{k}" for k in range(1, 10_000)]
+    for cand in candidates:
+        if cand not in codes:
+            codes[cand] = mats
+            matrices.append(linecode_matrix_rows(cand, *mats))
+            return cand
+        if all(
+            a.shape == b.shape and np.allclose(a, b, rtol=1e-12, atol=0)
+            for a, b in zip(codes[cand], mats, strict=True)
+        ):
+            return cand
+    raise RuntimeError("too many distinct line codes")  # pragma: no cover
+
+
+def _winding_nodes(order, n_cond, terminal, phases, is_delta) -> list[int]:
+    n = 2 if (is_delta and phases == 1) else phases
+    return _terminal_nodes(order, n_cond, terminal, n)
+
+
+def _read_transformers(dss, notes: list[str]) -> pd.DataFrame:
+    regulated = {}
+    idx = dss.RegControls.First()
+    while idx > 0:
+        regulated[dss.RegControls.Transformer().lower()] = dss.RegControls.Name()
+        idx = dss.RegControls.Next()
+    rows, skipped = [], []
+    idx = dss.Transformers.First()
+    while idx > 0:
+        name = dss.Transformers.Name()
+        element = f"transformer.{name}"
+        if dss.Transformers.NumWindings() != 2 or not dss.CktElement.Enabled():
+            skipped.append(name)
+            idx = dss.Transformers.Next()
+            continue
+        phases = dss.CktElement.NumPhases()
+        n_cond = dss.CktElement.NumConductors()
+        order = list(dss.CktElement.NodeOrder())
+        buses = dss.CktElement.BusNames()
+        wdg = {}
+        for w in (1, 2):
+            dss.Transformers.Wdg(w)
+            wdg[w] = {
+                "kv": dss.Transformers.kV(),
+                "kva": dss.Transformers.kVA(),
+                "r": dss.Transformers.R(),
+                "tap": dss.Transformers.Tap(),
+                "delta": bool(dss.Transformers.IsDelta()),
+            }
+        rows.append(
+            {
+                "name": name,
+                "from_bus": _split_bus(buses[0])[0],
+                "to_bus": _split_bus(buses[1])[0],
+                "from_nodes": _nodes_str(_winding_nodes(order, n_cond, 0, phases, wdg[1]["delta"])),
+                "to_nodes": _nodes_str(_winding_nodes(order, n_cond, 1, phases, wdg[2]["delta"])),
+                "from_conn": "delta" if wdg[1]["delta"] else "wye",
+                "to_conn": "delta" if wdg[2]["delta"] else "wye",
+                "from_kv": wdg[1]["kv"],
+                "to_kv": wdg[2]["kv"],
+                "sn_kva": wdg[1]["kva"],
+                "from_r_percent": wdg[1]["r"],
+                "to_r_percent": wdg[2]["r"],
+                "x_percent": dss.Transformers.Xhl(),
+                "from_tap": wdg[1]["tap"],
+                "to_tap": wdg[2]["tap"],
+                "noloadloss_percent": float(_prop(element, "%noloadloss")),
+                "imag_percent": float(_prop(element, "%imag")),
+                "ppm_antifloat": float(_prop(element, "ppm_antifloat")),
+                "is_regulator": name.lower() in regulated,
+                "bank": _prop(element, "bank").strip(),
+            }
+        )
+        idx = dss.Transformers.Next()
+    if skipped:
+        notes.append(f"transformers with other than 2 windings, or disabled, left out: {skipped}")
+    return pd.DataFrame(rows)
+
+
+def _read_loads(dss, notes: list[str]) -> pd.DataFrame:
+    rows, mapped, floating = [], {}, []
+    idx = dss.Loads.First()
+    while idx > 0:
+        name = dss.Loads.Name()
+        if not dss.CktElement.Enabled():
+            idx = dss.Loads.Next()
+            continue
+        phases = dss.CktElement.NumPhases()
+        delta = bool(dss.Loads.IsDelta())
+        order = list(dss.CktElement.NodeOrder())
+        nodes = _winding_nodes(order, dss.CktElement.NumConductors(), 0, phases, delta)
+        if not delta and any(n != 0 for n in order[phases:]):
+            floating.append(name)
+        model, note = _LOAD_MODELS.get(dss.Loads.Model(), ("pq", "unknown model"))
+        if note:
+            mapped.setdefault(note, []).append(name)
+        rows.append(
+            {
+                "name": name,
+                "bus": _split_bus(dss.CktElement.BusNames()[0])[0],
+                "nodes": _nodes_str(nodes),
+                "conn": "delta" if delta else "wye",
+                "model": model,
+                "vn_kv": dss.Loads.kV(),
+                "p_kw": dss.Loads.kW(),
+                "q_kvar": dss.Loads.kvar(),
+                "vmin_pu": dss.Loads.Vminpu(),
+                "vmax_pu": dss.Loads.Vmaxpu(),
+            }
+        )
+        idx = dss.Loads.Next()
+    for note, names in mapped.items():
+        notes.append(f"loads {names}: {note}")
+    if floating:
+        notes.append(f"wye loads with an ungrounded neutral read as grounded: {floating}")
+    return pd.DataFrame(rows)
+
+
+def _read_capacitors(dss, notes: list[str]) -> pd.DataFrame:
+    rows = []
+    idx = dss.Capacitors.First()
+    while idx > 0:
+        name = dss.Capacitors.Name()
+        if not dss.CktElement.Enabled():
+            idx = dss.Capacitors.Next()
+            continue
+        phases = dss.CktElement.NumPhases()
+        delta = bool(dss.Capacitors.IsDelta())
+        order = list(dss.CktElement.NodeOrder())
+        states = list(dss.Capacitors.States())
+        n_steps = max(len(states), 1)
+        q_kvar = dss.Capacitors.kvar() * sum(states) / n_steps
+        if sum(states) < n_steps:
+            notes.append(f"capacitor {name}: {n_steps - sum(states)} of {n_steps} steps off")
+        rows.append(
+            {
+                "name": name,
+                "bus": _split_bus(dss.CktElement.BusNames()[0])[0],
+                "nodes": _nodes_str(
+                    _winding_nodes(order, dss.CktElement.NumConductors(), 0, phases, delta)
+                ),
+                "conn": "delta" if delta else "wye",
+                "vn_kv": dss.Capacitors.kV(),
+                "q_kvar": q_kvar,
+            }
+        )
+        idx = dss.Capacitors.Next()
+    return pd.DataFrame(rows)
+
+
+def _read_buses(dss, source: pd.DataFrame, transformer: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    for bus in dss.Circuit.AllBusNames():
+        dss.Circuit.SetActiveBus(bus)
+        coord = bool(dss.Bus.Coorddefined())
+        rows.append(
+            {
+                "name": bus.lower(),
+                "vn_kv": dss.Bus.kVBase() * math.sqrt(3.0),
+                "nodes": _nodes_str(sorted(n for n in dss.Bus.Nodes() if n > 0)),
+                "x": dss.Bus.X() if coord else np.nan,
+                "y": dss.Bus.Y() if coord else np.nan,
+            }
+        )
+    bus = pd.DataFrame(rows).set_index("name")
+    if (bus.vn_kv <= 0).any():
+        bus["vn_kv"] = _propagate_bases(bus, source, transformer)
+    return bus.reset_index()
+
+
+def _propagate_bases(bus: pd.DataFrame, source: pd.DataFrame, transformer: pd.DataFrame):
+    """Voltage bases when the model sets none: the source kV, scaled across transformers.
+
+    Used only if OpenDSS has no ``VoltageBases``; lines keep the base, a transformer scales it
+    by its rated ratio (line-to-line equivalents of the winding kV).
+    """
+    known = bus.vn_kv.where(bus.vn_kv > 0)
+    src = source.iloc[0]
+    known[src.bus] = src.vn_kv
+    ratio = {}
+    for _, t in transformer.iterrows():
+        ll = _winding_ll_factor(t.from_nodes, t.from_conn), _winding_ll_factor(t.to_nodes, t.to_conn)
+        ratio[(t.from_bus, t.to_bus)] = (t.to_kv * ll[1]) / (t.from_kv * ll[0])
+        ratio[(t.to_bus, t.from_bus)] = (t.from_kv * ll[0]) / (t.to_kv * ll[1])
+    dss = _dss()
+    adjacency: dict[str, list[str]] = {}
+    for element in dss.Circuit.AllElementNames():
+        cls = element.split(".")[0].lower()
+        if cls not in ("line", "transformer"):
+            continue
+        dss.Circuit.SetActiveElement(element)
+        names = [_split_bus(b)[0] for b in dss.CktElement.BusNames()]
+        if len(names) == 2:
+            adjacency.setdefault(names[0], []).append(names[1])
+            adjacency.setdefault(names[1], []).append(names[0])
+    queue = deque([src.bus])
+    seen = {src.bus}
+    while queue:
+        a = queue.popleft()
+        for b in adjacency.get(a, []):
+            if b in seen:
+                continue
+            seen.add(b)
+            known[b] = known[a] * ratio.get((a, b), 1.0)
+            queue.append(b)
+    return known.fillna(src.vn_kv)
+
+
+def _winding_ll_factor(nodes: str, conn: str) -> float:
+    """Factor turning a winding kV into a line-to-line kV: sqrt(3) for 1-phase wye windings."""
+    n = len(nodes.split("."))
+    return math.sqrt(3.0) if (conn == "wye" and n == 1) else 1.0
+
+
+def _unrepresented(dss) -> list[str]:
+    skipped: dict[str, list[str]] = {}
+    for element in dss.Circuit.AllElementNames():
+        cls, _, name = element.partition(".")
+        if cls.lower() in _HANDLED_CLASSES | _IGNORED_CLASSES:
+            continue
+        skipped.setdefault(cls, []).append(name)
+    return [
+        f"{len(names)} {cls} element(s) not represented: {', '.join(names[:20])}"
+        for cls, names in skipped.items()
+    ]
+
+
+def _drop_isolated(bus, source, line, transformer):
+    """Remove buses that no closed line or transformer path joins to the source."""
+    import networkx as nx
+
+    graph = nx.Graph()
+    graph.add_nodes_from(bus.name)
+    closed = line[line.closed] if len(line) else line
+    if len(closed):
+        graph.add_edges_from(zip(closed.from_bus, closed.to_bus, strict=True))
+    if len(transformer):
+        graph.add_edges_from(zip(transformer.from_bus, transformer.to_bus, strict=True))
+    reached = nx.node_connected_component(graph, source.bus.iloc[0])
+    removed = [b for b in bus.name if b not in reached]
+    return bus[bus.name.isin(reached)], removed
