@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import warnings
+from typing import Annotated
 
 import pandas as pd
 import typer
 
-from gridv2g.feeders import SHIPPED, load_feeder
+from gridv2g.errors import GridV2GError
+from gridv2g.feeders import SHIPPED
+from gridv2g.feeders import load_feeder as _load_feeder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 
@@ -15,6 +18,15 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 @app.callback()
 def main() -> None:
     """gridv2g: co-optimize EV charging stations (with V2G) and distribution feeders."""
+
+
+def load_feeder(name: str):
+    """A shipped feeder, or a clean exit with the error's message."""
+    try:
+        return _load_feeder(name)
+    except GridV2GError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()
@@ -27,8 +39,12 @@ def feeders() -> None:
 
 @app.command()
 def powerflow(
-    names: list[str] = typer.Argument(None, help="feeders to solve (default: all shipped)"),
-    opendss: bool = typer.Option(True, help="also solve the unbalanced feeder in OpenDSS"),
+    names: Annotated[
+        list[str] | None, typer.Argument(help="feeders to solve (default: all shipped)")
+    ] = None,
+    opendss: Annotated[
+        bool, typer.Option(help="also solve the unbalanced feeder in OpenDSS")
+    ] = True,
 ) -> None:
     """AC power flow of shipped feeders: balanced (pandapower) and unbalanced (OpenDSS)."""
     from gridv2g.feeders.compare import balanced_error, pandapower_summary
@@ -44,4 +60,5 @@ def powerflow(
         else:
             summary, _ = pandapower_summary(feeder)
             for key, value in summary.items():
-                typer.echo(f"  {key:16s} {value:.5g}" if isinstance(value, float) else f"  {key:16s} {value}")
+                shown = f"{value:.5g}" if isinstance(value, float) else value
+                typer.echo(f"  {key:16s} {shown}")

@@ -23,7 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from gridv2g.feeders import IEEE123_FIXED_TAPS, from_opendss, solve_opendss
-from gridv2g.feeders.library import REGULATOR_STEP_PU
+from gridv2g.feeders.library import ieee123_tap_commands as fixed_tap_commands
 
 ROOT = Path(__file__).resolve().parent.parent
 INPUTS = [
@@ -33,14 +33,6 @@ INPUTS = [
     "IEEELineCodes.DSS",
     "BusCoords.dat",
 ]
-
-
-def fixed_tap_commands() -> list[str]:
-    """OpenDSS commands setting Kersting's published taps (tap = 1 + 0.00625 * step)."""
-    return [
-        f"Transformer.{name}.wdg=2 Tap={1.0 + REGULATOR_STEP_PU * step!r}"
-        for name, step in IEEE123_FIXED_TAPS.items()
-    ]
 
 
 def main() -> None:

@@ -29,6 +29,15 @@ IEEE123_FIXED_TAPS = {
 REGULATOR_STEP_PU = 0.00625
 
 
+def ieee123_tap_commands(taps: Mapping[str, int] | None = None) -> list[str]:
+    """OpenDSS commands setting regulator taps (default: Kersting's), tap = 1 + 0.00625 step."""
+    taps = IEEE123_FIXED_TAPS if taps is None else taps
+    return [
+        f"Transformer.{name}.wdg=2 Tap={1.0 + REGULATOR_STEP_PU * step!r}"
+        for name, step in taps.items()
+    ]
+
+
 def networks_dir() -> Path:
     """Folder of the shipped feeder data: inside the installed package, else the source tree."""
     here = Path(__file__).resolve().parent.parent

@@ -118,7 +118,7 @@ class Feeder:
         return balance(self)
 
     def to_pandapower(self):
-        """Balanced pandapower network of this feeder; see :mod:`gridv2g.feeders.pandapower_bridge`."""
+        """Balanced pandapower network of this feeder (:mod:`gridv2g.feeders.pandapower_bridge`)."""
         return self.balanced().to_pandapower()
 
     def to_opendss(self, directory: str | Path) -> Path:
@@ -146,7 +146,11 @@ class Feeder:
         for table in (*_TABLE_FILES, "source"):
             df = getattr(self, table)
             df.to_csv(directory / f"{table}.csv", index=table in schema.NAMED_TABLES)
-        meta = {"name": self.name, "description": self.description, "frequency_hz": self.frequency_hz}
+        meta = {
+            "name": self.name,
+            "description": self.description,
+            "frequency_hz": self.frequency_hz,
+        }
         (directory / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
         return directory
 

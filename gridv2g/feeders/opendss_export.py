@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 
-
 #: reactance given to an ideal (zero-impedance) source, which OpenDSS cannot represent
 IDEAL_SOURCE_X_OHM = 1e-6
 
@@ -49,9 +48,7 @@ def _sequence_spec(r: np.ndarray, x: np.ndarray, c: np.ndarray) -> str | None:
             return None
         parts.append((s - mu, s + 2 * mu))
     (r1, r0), (x1, x0), (c1, c0) = parts
-    return (
-        f"r1={_num(r1)} x1={_num(x1)} r0={_num(r0)} x0={_num(x0)} c1={_num(c1)} c0={_num(c0)}"
-    )
+    return f"r1={_num(r1)} x1={_num(x1)} r0={_num(r0)} x0={_num(x0)} c1={_num(c1)} c0={_num(c0)}"
 
 
 def opendss_lines(feeder) -> list[str]:

@@ -435,7 +435,10 @@ def _propagate_bases(bus: pd.DataFrame, source: pd.DataFrame, transformer: pd.Da
     known[src.bus] = src.vn_kv
     ratio = {}
     for _, t in transformer.iterrows():
-        ll = _winding_ll_factor(t.from_nodes, t.from_conn), _winding_ll_factor(t.to_nodes, t.to_conn)
+        ll = (
+            _winding_ll_factor(t.from_nodes, t.from_conn),
+            _winding_ll_factor(t.to_nodes, t.to_conn),
+        )
         ratio[(t.from_bus, t.to_bus)] = (t.to_kv * ll[1]) / (t.from_kv * ll[0])
         ratio[(t.to_bus, t.from_bus)] = (t.from_kv * ll[0]) / (t.to_kv * ll[1])
     dss = _dss()

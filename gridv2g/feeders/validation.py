@@ -255,7 +255,7 @@ def check_topology(feeder) -> None:
     graph = feeder.graph()
     for a, b, data in graph.edges(data=True):
         seen: set[int] = set()
-        for element, nodes in zip(data["elements"], data["nodes"], strict=True):
+        for nodes in data["nodes"]:
             if seen & nodes:
                 raise FeederError(
                     f"feeder is not radial: parallel elements between buses {a} and {b} on "
