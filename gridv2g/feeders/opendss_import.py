@@ -202,9 +202,20 @@ def _read_source(dss, notes: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows[:1])
 
 
+def _linecode_units(dss) -> dict[str, int]:
+    """Length-unit code of every OpenDSS line code, by lower-case name."""
+    units = {}
+    idx = dss.LineCodes.First()
+    while idx > 0:
+        units[dss.LineCodes.Name().lower()] = dss.LineCodes.Units()
+        idx = dss.LineCodes.Next()
+    return units
+
+
 def _read_lines(dss, notes: list[str]):
     rows, codes, matrices = [], {}, []
     disabled = []
+    code_units = _linecode_units(dss)
     idx = dss.Lines.First()
     while idx > 0:
         name = dss.Lines.Name()
@@ -213,7 +224,11 @@ def _read_lines(dss, notes: list[str]):
             idx = dss.Lines.Next()
             continue
         n = dss.Lines.Phases()
-        km = _KM_PER_UNIT.get(dss.Lines.Units(), 1.0)
+        units = dss.Lines.Units()
+        if units == 0:
+            # no units on the line: OpenDSS then reads the length in its line code's units
+            units = code_units.get(dss.Lines.LineCode().lower(), 0)
+        km = _KM_PER_UNIT.get(units, 1.0)
         r = np.reshape(dss.Lines.RMatrix(), (n, n)) / km
         x = np.reshape(dss.Lines.XMatrix(), (n, n)) / km
         c = np.reshape(dss.Lines.CMatrix(), (n, n)) / km
