@@ -3,14 +3,24 @@
 The public face::
 
     import gridv2g as g
-    feeder = g.feeders.ieee33()
-    net = feeder.to_pandapower()
+    case = g.load_case("cases/ieee33_der.yaml")
+    result = g.solve(case)          # result.summary, result.res_bus, result.res_line, ...
+    report = g.validate(result)     # AC replay in pandapower
+    feeder = g.feeders.ieee123()    # the feeder model: tables, to_opendss, to_pandapower
 """
 
 from __future__ import annotations
 
 from gridv2g import feeders
-from gridv2g.errors import FeederError, GridV2GError, GridV2GWarning, OpenDSSError
+from gridv2g.api import load_case, solve, validate
+from gridv2g.errors import (
+    FeederError,
+    GridV2GError,
+    GridV2GWarning,
+    InfeasibleError,
+    OpenDSSError,
+    SolveError,
+)
 
 __version__ = "0.1.0"
 
@@ -18,7 +28,12 @@ __all__ = [
     "FeederError",
     "GridV2GError",
     "GridV2GWarning",
+    "InfeasibleError",
     "OpenDSSError",
+    "SolveError",
     "__version__",
     "feeders",
+    "load_case",
+    "solve",
+    "validate",
 ]

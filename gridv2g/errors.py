@@ -15,9 +15,26 @@ class FeederError(GridV2GError, ValueError):
     """A feeder's data is inconsistent: unknown bus, duplicate name, loop, island, bad value."""
 
 
+class ProfileError(GridV2GError, ValueError):
+    """A time profile is missing, incomplete, NaN, negative or at the wrong resolution."""
+
+
 class OpenDSSError(GridV2GError, RuntimeError):
     """OpenDSS could not compile or solve a model; carries OpenDSS's own message and the file."""
 
 
 class GridV2GWarning(UserWarning):
     """Something was approximated or left out; the message says what."""
+
+
+class SolveError(GridV2GError, RuntimeError):
+    """The solver failed or returned no usable solution; the message says which and why."""
+
+
+class InfeasibleError(GridV2GError, RuntimeError):
+    """The problem has no solution. ``diagnosis`` (a DataFrame) names the buses, branches and
+    periods whose limits would have to be relaxed, and by how much."""
+
+    def __init__(self, message: str, diagnosis=None):
+        super().__init__(message)
+        self.diagnosis = diagnosis

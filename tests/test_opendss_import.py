@@ -107,8 +107,16 @@ def test_laterals_switch_and_lengths(feeder):
     }
     for name, km in expected_km.items():
         assert line.at[name, "length_km"] == pytest.approx(km, rel=1e-12), name
-    assert line.at["l1", "max_i_a"] == 400.0
-    assert line.at["l1", "emerg_i_a"] == 600.0
+    assert line.at["l1", "max_i_a"] == 420.0
+    assert line.at["l1", "emerg_i_a"] == 630.0
+    # 400/600 A is OpenDSS's default pair: read as "no rating" unless asked to keep it
+    assert np.isnan(line.at["l3", "max_i_a"])
+
+
+def test_default_amps_can_be_kept():
+    line = from_opendss(MASTER, keep_default_amps=True).line
+    assert line.at["l3", "max_i_a"] == 400.0
+    assert line.at["l3", "emerg_i_a"] == 600.0
 
 
 def test_line_impedances_match_opendss(feeder):

@@ -48,6 +48,9 @@ _LOAD_MODELS = {
 }
 
 #: classes that carry no power-flow physics gridv2g needs (metering, control we read once)
+#: OpenDSS's default (normamps, emergamps) of a line, i.e. no rating given
+_DEFAULT_AMPS = (400.0, 600.0)
+
 _IGNORED_CLASSES = {"energymeter", "monitor", "regcontrol", "sensor"}
 _HANDLED_CLASSES = {"line", "load", "capacitor", "transformer", "vsource"}
 
@@ -106,6 +109,7 @@ def from_opendss(
     commands=(),
     solve: bool = False,
     name: str | None = None,
+    keep_default_amps: bool = False,
 ) -> Feeder:
     """Compile an OpenDSS model and read it into a :class:`Feeder`.
 
@@ -122,6 +126,10 @@ def from_opendss(
         held after compiling are read.
     name
         Feeder name; default: the OpenDSS circuit name.
+    keep_default_amps
+        OpenDSS gives every line normamps=400, emergamps=600 unless told otherwise, so that
+        pair almost always means "no rating given" (the IEEE 123-bus trunk carries 629 A).
+        By default such lines get an unknown ampacity (NaN); set True to keep 400/600 A.
 
     Raises
     ------
@@ -138,6 +146,9 @@ def from_opendss(
     notes: list[str] = []
     source = _read_source(dss, notes)
     line, linecode, lcm = _read_lines(dss, notes)
+    if not keep_default_amps and len(line):
+        default = (line.max_i_a == _DEFAULT_AMPS[0]) & (line.emerg_i_a == _DEFAULT_AMPS[1])
+        line.loc[default, ["max_i_a", "emerg_i_a"]] = np.nan
     transformer = _read_transformers(dss, notes)
     load = _read_loads(dss, notes)
     capacitor = _read_capacitors(dss, notes)

@@ -1,0 +1,350 @@
+"""Case files: YAML validated once at load time against a schema with units and defaults.
+
+A case says which problem to solve and gives every input: feeder, horizon, base load, prices,
+DER, station slots, options, objective, solver. Unknown fields are rejected with the list of
+valid ones, errors name the file and line, YAML is loaded with ``yaml.safe_load`` semantics
+(``yaml.compose``, no object construction), and relative paths are resolved against the case
+file's folder. ``gridv2g schema`` prints the JSON Schema.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from gridv2g.errors import GridV2GError
+
+
+class CaseError(GridV2GError, ValueError):
+    """A case file is missing, not YAML, or does not match the schema (file and line named)."""
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ProfileSpec(_Model):
+    """A time profile: a standard shape, a CSV column, or a constant (exactly one)."""
+
+    shape: str | None = Field(None, description="standard shape name (gridv2g.profiles)")
+    csv: str | None = Field(None, description="CSV file with a 'time' column, relative path")
+    column: str | None = Field(None, description="CSV column (default: the element's name)")
+    constant: float | None = Field(None, description="the same value in every period")
+    scale: float = Field(1.0, description="multiplier applied to the profile")
+    resample: bool = Field(False, description="allow a profile at another resolution")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("shape", "csv", "constant") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of shape, csv, constant (got {given or 'none'})")
+        return self
+
+
+class HorizonSpec(_Model):
+    start: str = Field("2024-01-01T00:00", description="ISO timestamp of the first period")
+    periods: int = Field(24, ge=1, description="number of periods")
+    minutes: int = Field(60, ge=1, description="period length [min]")
+
+
+class FeederSpec(_Model):
+    shipped: str | None = Field(None, description="a shipped feeder: ieee33, ieee123")
+    opendss: str | None = Field(None, description="master .dss file of a radial feeder")
+    tables: str | None = Field(None, description="folder written by Feeder.to_dir")
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("shipped", "opendss", "tables") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of shipped, opendss, tables (got {given})")
+        return self
+
+
+class DERSpec(_Model):
+    name: str
+    kind: Literal["pv", "wind"]
+    bus: str
+    s_kva: float = Field(gt=0, description="inverter rating [kVA]")
+    availability: ProfileSpec = Field(description="available power, per unit of s_kva")
+    pf_min: float = Field(0.0, ge=0, le=1, description="minimum power factor (0 = none)")
+
+
+class StationSlotSpec(_Model):
+    name: str
+    bus: str
+    s_kva: float = Field(gt=0, description="converter rating [kVA]")
+    p_kw: ProfileSpec | None = Field(None, description="fixed consumption profile [kW]")
+    p_min_kw: float | None = Field(None, description="lower bound if p is a variable [kW]")
+    p_max_kw: float | None = Field(None, description="upper bound if p is a variable [kW]")
+
+    @model_validator(mode="after")
+    def _fixed_or_variable(self):
+        variable = self.p_min_kw is not None or self.p_max_kw is not None
+        if (self.p_kw is None) == (not variable):
+            raise ValueError("give either p_kw (fixed profile) or p_min_kw/p_max_kw (variable)")
+        return self
+
+
+class ReactiveSpec(_Model):
+    pv: bool = True
+    wind: bool = True
+    station: bool = True
+
+
+class OptionsSpec(_Model):
+    reactive: ReactiveSpec = Field(default_factory=ReactiveSpec, description="Q dispatch")
+    curtailment: bool = Field(True, description="DER may produce less than available")
+    curtailment_cost_per_kwh: float = Field(0.0, ge=0)
+    vmin_pu: float = Field(0.95, gt=0)
+    vmax_pu: float = Field(1.05, gt=0)
+    v_source_pu: float | None = Field(None, gt=0, description="default: the feeder's source")
+    bus_v_limits: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="{bus: [vmin_pu, vmax_pu]} overrides"
+    )
+    ampacity: bool = Field(True, description="enforce known branch ampacities")
+    s_base_kva: float = Field(1000.0, gt=0, description="per-unit power base")
+
+
+class ObjectiveSpec(_Model):
+    losses: float = Field(0.0, description="weight on daily losses [per kWh]")
+    energy_cost: float = Field(0.0, description="weight on substation energy cost")
+    voltage_deviation: float = Field(0.0, description="weight on sum |v - 1|")
+    curtailment: float = Field(0.0, description="weight on curtailment cost")
+
+
+class SolverSpec(_Model):
+    name: str = "CLARABEL"
+    options: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
+class Case(_Model):
+    """A gridv2g case (see the module docstring)."""
+
+    name: str
+    description: str = ""
+    problem: Literal["co_optimize"] = "co_optimize"
+    feeder: FeederSpec
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec)
+    load: ProfileSpec = Field(
+        default_factory=lambda: ProfileSpec(constant=1.0),
+        description="base-load multiplier of each bus's nominal load",
+    )
+    prices: ProfileSpec = Field(
+        default_factory=lambda: ProfileSpec(shape="flat"), description="energy price per kWh"
+    )
+    der: list[DERSpec] = Field(default_factory=list)
+    stations: list[StationSlotSpec] = Field(default_factory=list)
+    options: OptionsSpec = Field(default_factory=OptionsSpec)
+    objective: ObjectiveSpec = Field(default_factory=lambda: ObjectiveSpec(losses=1.0))
+    solver: SolverSpec = Field(default_factory=SolverSpec)
+    #: folder against which relative paths resolve (set by load_case)
+    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+def _line_of(node, loc) -> int | None:
+    """Line (1-based) of the YAML node at ``loc`` (pydantic error location), if found."""
+    line = None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if k.value == key), None)
+            if found is None:
+                key_node = next((k for k, _ in node.value if k.value == key), None)
+                return (key_node or node).start_mark.line + 1
+            node = found
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
+            if key >= len(node.value):
+                break
+            node = node.value[key]
+        else:
+            break
+        line = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode) and loc:
+        # an unknown key: point at the key itself
+        for k, _ in node.value:
+            if k.value == loc[-1]:
+                return k.start_mark.line + 1
+    return line
+
+
+def _valid_fields(model: type[BaseModel], loc) -> list[str]:
+    """Field names of the sub-model that ``loc`` points into."""
+    current = model
+    for key in loc[:-1]:
+        if isinstance(key, int):
+            continue
+        field = current.model_fields.get(key)
+        if field is None:
+            break
+        ann = field.annotation
+        for cand in getattr(ann, "__args__", (ann,)):
+            inner = getattr(cand, "__args__", (cand,))
+            for c in inner:
+                if isinstance(c, type) and issubclass(c, BaseModel):
+                    current = c
+                    break
+    return list(current.model_fields)
+
+
+def load_case(path: str | Path) -> Case:
+    """Read and validate a case YAML file; errors name the file, the line and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise CaseError(f"case file not found: {path}")
+    text = path.read_text()
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise CaseError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise CaseError(f"{path}: a case file is a YAML mapping of fields")
+    raw.setdefault("base_dir", str(path.resolve().parent))
+    if isinstance(raw.get("feeder"), str):
+        raw["feeder"] = {"shipped": raw["feeder"]}
+    try:
+        return Case.model_validate(raw)
+    except ValidationError as exc:
+        messages = []
+        for err in exc.errors():
+            loc = err["loc"]
+            where = ".".join(str(k) for k in loc)
+            line = _line_of(node, loc)
+            at = f"{path.name}:{line}" if line else path.name
+            if err["type"] == "extra_forbidden":
+                valid = _valid_fields(Case, loc)
+                messages.append(f"{at}: unknown field '{where}'; valid fields: {valid}")
+            else:
+                messages.append(f"{at}: {where}: {err['msg']}")
+        raise CaseError("invalid case\n  " + "\n  ".join(messages)) from None
+
+
+def case_schema() -> dict:
+    """JSON Schema of case files."""
+    return Case.model_json_schema()
+
+
+def profile_frame(case: Case, spec: ProfileSpec, horizon, column: str, kind: str) -> pd.Series:
+    """Evaluate a ProfileSpec on the horizon as a Series (scaled)."""
+    from gridv2g import profiles
+
+    if spec.constant is not None:
+        series = pd.Series(float(spec.constant), index=horizon.index)
+    elif spec.shape is not None:
+        if kind == "price":
+            series = profiles.price_shape(spec.shape, horizon)
+        else:
+            series = profiles.standard_shape(spec.shape, horizon)
+    else:
+        col = spec.column or column
+        frame = profiles.read_profile(
+            case.path(spec.csv), horizon, columns=[col], kind=kind, resample=spec.resample
+        )
+        series = frame[col]
+    return (series * spec.scale).rename(column)
+
+
+def load_feeder_spec(case: Case):
+    """The Feeder a case names."""
+    from gridv2g.feeders import Feeder, from_opendss, load_feeder
+
+    spec = case.feeder
+    if spec.shipped is not None:
+        return load_feeder(spec.shipped)
+    if spec.opendss is not None:
+        return from_opendss(case.path(spec.opendss))
+    return Feeder.from_dir(case.path(spec.tables))
+
+
+def grid_data(case: Case, feeder=None):
+    """Turn a validated Case into :class:`~gridv2g.problems.co_optimize.GridData` (reads the
+    profile files; the problem itself reads none)."""
+    from gridv2g.problems.co_optimize import DERData, GridData, StationSlotData
+    from gridv2g.profiles import Horizon, read_profile
+
+    feeder = feeder if feeder is not None else load_feeder_spec(case)
+    h = case.horizon
+    horizon = Horizon(start=pd.Timestamp(h.start), periods=h.periods, minutes=h.minutes)
+    if case.load.csv is not None and case.load.column is None:
+        # one column per bus: each bus's own multiplier
+        load_scale = read_profile(
+            case.path(case.load.csv), horizon, kind="load", resample=case.load.resample
+        )
+        load_scale = load_scale * case.load.scale
+    else:
+        load_scale = profile_frame(case, case.load, horizon, "*", "load").to_frame()
+    prices = profile_frame(case, case.prices, horizon, "buy_per_kwh", "price")
+
+    der = None
+    if case.der:
+        units = pd.DataFrame(
+            {
+                "bus": [d.bus for d in case.der],
+                "kind": [d.kind for d in case.der],
+                "s_kva": [d.s_kva for d in case.der],
+                "pf_min": [d.pf_min for d in case.der],
+            },
+            index=pd.Index([d.name for d in case.der], name="der"),
+        )
+        avail = pd.concat(
+            [
+                profile_frame(case, d.availability, horizon, d.name, "availability")
+                for d in case.der
+            ],
+            axis=1,
+        )
+        der = DERData(units=units, availability=avail)
+    stations = None
+    if case.stations:
+        slots = pd.DataFrame(
+            {
+                "bus": [s.bus for s in case.stations],
+                "s_kva": [s.s_kva for s in case.stations],
+                "p_variable": [s.p_kw is None for s in case.stations],
+            },
+            index=pd.Index([s.name for s in case.stations], name="station"),
+        )
+        cols, lo, hi = {}, {}, {}
+        for s in case.stations:
+            if s.p_kw is not None:
+                cols[s.name] = profile_frame(case, s.p_kw, horizon, s.name, "load")
+            else:
+                lo[s.name] = pd.Series(
+                    s.p_min_kw if s.p_min_kw is not None else -s.s_kva, index=horizon.index
+                )
+                hi[s.name] = pd.Series(
+                    s.p_max_kw if s.p_max_kw is not None else s.s_kva, index=horizon.index
+                )
+
+        def frame(d):
+            return pd.DataFrame(d, index=horizon.index).reindex(columns=slots.index, fill_value=0.0)
+
+        stations = StationSlotData(
+            slots=slots, p_kw=frame(cols), p_min_kw=frame(lo), p_max_kw=frame(hi)
+        )
+    opt = case.options
+    return GridData(
+        feeder=feeder,
+        horizon=horizon,
+        load_scale=load_scale,
+        price_per_kwh=prices,
+        der=der,
+        stations=stations,
+        reactive=opt.reactive.model_dump(),
+        curtailment=opt.curtailment,
+        curtailment_cost_per_kwh=opt.curtailment_cost_per_kwh,
+        vmin_pu=opt.vmin_pu,
+        vmax_pu=opt.vmax_pu,
+        bus_v_limits={k: tuple(v) for k, v in opt.bus_v_limits.items()},
+        v_source_pu=opt.v_source_pu,
+        ampacity=opt.ampacity,
+        objective={k: v for k, v in case.objective.model_dump().items() if v},
+        s_base_kva=opt.s_base_kva,
+    )

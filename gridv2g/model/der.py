@@ -1,0 +1,135 @@
+r"""Inverter-based units on the feeder: PV and wind (DER) and station converter slots.
+
+**DER** (one row per unit, all units x periods at once): active power
+:math:`0 \le p \le a\,S` with availability :math:`a` (per unit of rating, a Parameter) and
+rating :math:`S`, or :math:`p = a S` when curtailment is not allowed; reactive capability
+:math:`p^2 + q^2 \le S^2` (one cone over units x periods), optionally a power-factor limit
+:math:`|q| \le \tan(\arccos pf_{min})\, p`; reactive dispatch switched off gives
+:math:`q = 0`. Values in per unit of the network's ``s_base_kva``.
+
+**Station slots**: a station's converter at a bus. Its active power (consumption positive) is
+either a given profile (a Parameter) or a variable in ``[p_min, p_max]`` for the station model
+to drive; its reactive power stays within the converter rating, :math:`p^2 + q^2 \le S^2`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class InjectionBlock:
+    """Variables and constraints of a group of units at buses.
+
+    ``p``, ``q``: (unit x period) expressions [pu]; ``C``: (bus x unit) incidence, so that
+    ``C @ p`` is the per-bus total. ``params``: the Parameters a re-solve may change.
+    """
+
+    p: cp.Expression
+    q: cp.Expression
+    C: sp.csr_matrix
+    constraints: dict[str, list] = field(default_factory=dict)
+    params: dict[str, cp.Parameter] = field(default_factory=dict)
+
+    def all_constraints(self) -> list:
+        return [c for group in self.constraints.values() for c in group]
+
+
+def incidence(nb: int, bus_index: np.ndarray) -> sp.csr_matrix:
+    """(bus x unit) 0/1 matrix placing each unit at its bus."""
+    n = len(bus_index)
+    return sp.csr_matrix((np.ones(n), (bus_index, np.arange(n))), shape=(nb, n))
+
+
+def _capability_cone(p, q, s_pu: np.ndarray, periods: int) -> cp.Constraint:
+    """p^2 + q^2 <= S^2 for every unit and period, as one SOC constraint."""
+    s = np.repeat(s_pu[:, None], periods, axis=1)
+    return cp.SOC(
+        cp.vec(s, order="C"),
+        cp.vstack([cp.vec(p, order="C"), cp.vec(q, order="C")]),
+        axis=0,
+    )
+
+
+def der(
+    nb: int,
+    bus_index: np.ndarray,
+    s_pu: np.ndarray,
+    periods: int,
+    reactive: np.ndarray,
+    curtailment: bool = True,
+    pf_min: np.ndarray | None = None,
+    name: str = "der",
+) -> InjectionBlock:
+    """PV / wind block. ``reactive``: bool per unit (reactive dispatch on); ``pf_min`` per unit
+    (0 or NaN = no limit). The availability Parameter ``params["availability"]`` (unit x period,
+    per unit of rating) must be set before solving."""
+    n, T = len(bus_index), periods
+    avail = cp.Parameter((n, T), nonneg=True, name=f"{name}-availability")
+    p = cp.Variable((n, T), nonneg=True, name=f"{name}-p")
+    q_var = cp.Variable((n, T), name=f"{name}-q")
+    s_col = s_pu[:, None]
+    p_max = cp.multiply(np.repeat(s_col, T, axis=1), avail)
+    cons: dict[str, list] = {}
+    cons[f"{name}-p_available"] = [p <= p_max] if curtailment else [p == p_max]
+    on = np.asarray(reactive, dtype=bool)
+    cons[f"{name}-q_off"] = [q_var[~on, :] == 0] if (~on).any() else []
+    cons[f"{name}-capability"] = [_capability_cone(p, q_var, s_pu, T)] if n else []
+    if pf_min is not None:
+        pf = np.nan_to_num(np.asarray(pf_min, dtype=float))
+        lim = np.flatnonzero((pf > 0) & on)
+        if len(lim):
+            k = np.tan(np.arccos(pf[lim]))[:, None]
+            cons[f"{name}-power_factor"] = [
+                q_var[lim, :] <= cp.multiply(k, p[lim, :]),
+                -q_var[lim, :] <= cp.multiply(k, p[lim, :]),
+            ]
+    return InjectionBlock(
+        p=p,
+        q=q_var,
+        C=incidence(nb, bus_index),
+        constraints=cons,
+        params={"availability": avail},
+    )
+
+
+def station_slots(
+    nb: int,
+    bus_index: np.ndarray,
+    s_pu: np.ndarray,
+    periods: int,
+    reactive: np.ndarray,
+    p_variable: np.ndarray,
+    name: str = "station",
+) -> InjectionBlock:
+    """Station converter slots. ``p_variable``: bool per slot; True leaves active power a
+    variable bounded by the Parameters ``p_min``/``p_max``, False fixes it to the Parameter
+    ``p_profile`` (slot x period, consumption positive, pu)."""
+    n, T = len(bus_index), periods
+    p_profile = cp.Parameter((n, T), name=f"{name}-p_profile")
+    p_min = cp.Parameter((n, T), name=f"{name}-p_min")
+    p_max = cp.Parameter((n, T), name=f"{name}-p_max")
+    p = cp.Variable((n, T), name=f"{name}-p")
+    q_var = cp.Variable((n, T), name=f"{name}-q")
+    var = np.asarray(p_variable, dtype=bool)
+    cons: dict[str, list] = {}
+    fixed = np.flatnonzero(~var)
+    free = np.flatnonzero(var)
+    cons[f"{name}-p_profile"] = [p[fixed, :] == p_profile[fixed, :]] if len(fixed) else []
+    cons[f"{name}-p_bounds"] = (
+        [p[free, :] >= p_min[free, :], p[free, :] <= p_max[free, :]] if len(free) else []
+    )
+    on = np.asarray(reactive, dtype=bool)
+    cons[f"{name}-q_off"] = [q_var[~on, :] == 0] if (~on).any() else []
+    cons[f"{name}-capability"] = [_capability_cone(p, q_var, s_pu, T)] if n else []
+    return InjectionBlock(
+        p=p,
+        q=q_var,
+        C=incidence(nb, bus_index),
+        constraints=cons,
+        params={"p_profile": p_profile, "p_min": p_min, "p_max": p_max},
+    )

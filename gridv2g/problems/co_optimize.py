@@ -1,0 +1,245 @@
+"""The grid co-optimization problem: DistFlow SOCP + DER + station slots + weighted objective.
+
+Reads top to bottom like a PowerModels problem builder: data -> per-unit network -> blocks ->
+objective -> one ``cp.Problem``. Everything a re-solve may change (prices, base loads, DER
+availability, station profiles and limits) is a CVXPY Parameter, so the problem is compiled
+once (DPP) and re-solved with new data without rebuilding (``update`` then ``solve``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from gridv2g.errors import GridV2GError
+from gridv2g.model import der as der_block
+from gridv2g.model import objective as obj
+from gridv2g.model.distflow import distflow
+from gridv2g.model.network import NetworkModel, build_network
+from gridv2g.profiles import Horizon
+
+
+@dataclass
+class DERData:
+    """PV and wind units: one row per unit (index = name).
+
+    ``units``: columns ``bus``, ``kind`` (pv / wind), ``s_kva`` (inverter rating), optional
+    ``pf_min``. ``availability``: (time x unit) per unit of rating on the horizon.
+    """
+
+    units: pd.DataFrame
+    availability: pd.DataFrame
+
+
+@dataclass
+class StationSlotData:
+    """Station converters: ``slots`` (index = name) with ``bus``, ``s_kva`` and ``p_variable``
+    (bool); ``p_kw`` (time x slot) consumption profile for fixed slots; ``p_min_kw`` /
+    ``p_max_kw`` (time x slot) bounds for variable slots."""
+
+    slots: pd.DataFrame
+    p_kw: pd.DataFrame | None = None
+    p_min_kw: pd.DataFrame | None = None
+    p_max_kw: pd.DataFrame | None = None
+
+
+@dataclass
+class GridData:
+    """Everything the co-optimization needs, in engineering units on one horizon.
+
+    ``load_scale``: (time x bus) multipliers of each bus's nominal load (a single column
+    ``"*"`` applies to every bus). ``price_per_kwh``: (time) energy price at the substation.
+    ``reactive``: reactive dispatch on/off per device class (``pv``, ``wind``, ``station``).
+    ``vmin_pu`` / ``vmax_pu``: defaults; ``bus_v_limits``: {bus: (vmin, vmax)} overrides.
+    ``objective``: {term: weight} over :data:`gridv2g.model.objective.TERMS`.
+    """
+
+    feeder: object
+    horizon: Horizon
+    load_scale: pd.DataFrame
+    price_per_kwh: pd.Series
+    der: DERData | None = None
+    stations: StationSlotData | None = None
+    reactive: dict[str, bool] = field(
+        default_factory=lambda: {"pv": True, "wind": True, "station": True}
+    )
+    curtailment: bool = True
+    curtailment_cost_per_kwh: float = 0.0
+    vmin_pu: float = 0.95
+    vmax_pu: float = 1.05
+    bus_v_limits: dict[str, tuple[float, float]] = field(default_factory=dict)
+    v_source_pu: float | None = None
+    ampacity: bool = True
+    objective: dict[str, float] = field(default_factory=lambda: {"losses": 1.0})
+    s_base_kva: float = 1000.0
+
+
+class CoOptimization:
+    """Build once, update Parameters, solve: the grid co-optimization of one case."""
+
+    def __init__(self, data: GridData, dpp: bool = True, elastic: bool = False):
+        """Build the problem. ``dpp=False`` skips DPP compilation (one-shot solves);
+        ``elastic=True`` builds the diagnosis version: voltage and ampacity limits get slacks
+        and the objective is their sum (:func:`gridv2g.solvers.diagnose`)."""
+        t0 = time.perf_counter()
+        self.data = data
+        self.dpp = dpp
+        self.elastic = elastic
+        unknown = set(data.objective) - set(obj.TERMS)
+        if unknown:
+            raise GridV2GError(
+                f"unknown objective term(s) {sorted(unknown)}; valid: {list(obj.TERMS)}"
+            )
+        self.net: NetworkModel = build_network(data.feeder.balanced(), data.s_base_kva)
+        net, T = self.net, data.horizon.periods
+        self.T = T
+        self.hours = data.horizon.hours
+        sb = data.s_base_kva
+
+        # --- parameters: base load and prices
+        self.p_load = cp.Parameter((net.nb, T), name="bus-p_load")
+        self.q_load = cp.Parameter((net.nb, T), name="bus-q_load")
+        self.price = cp.Parameter(T, name="source-price")
+
+        # --- blocks
+        p_dem = self.p_load
+        q_dem = self.q_load
+        self.der = self.stations = None
+        constraints = []
+        if data.der is not None and len(data.der.units):
+            u = data.der.units
+            self.der = der_block.der(
+                net.nb,
+                net.bus_index(u.bus),
+                u.s_kva.to_numpy(dtype=float) / sb,
+                T,
+                reactive=u.kind.map(lambda k: data.reactive.get(k, True)).to_numpy(bool),
+                curtailment=data.curtailment,
+                pf_min=u["pf_min"].to_numpy(float) if "pf_min" in u else None,
+            )
+            p_dem = p_dem - self.der.C @ self.der.p
+            q_dem = q_dem - self.der.C @ self.der.q
+            constraints += self.der.all_constraints()
+        if data.stations is not None and len(data.stations.slots):
+            s = data.stations.slots
+            self.stations = der_block.station_slots(
+                net.nb,
+                net.bus_index(s.bus),
+                s.s_kva.to_numpy(dtype=float) / sb,
+                T,
+                reactive=np.full(len(s), data.reactive.get("station", True)),
+                p_variable=s.p_variable.to_numpy(bool),
+            )
+            p_dem = p_dem + self.stations.C @ self.stations.p
+            q_dem = q_dem + self.stations.C @ self.stations.q
+            constraints += self.stations.all_constraints()
+        vmin, vmax = self._v_limits()
+        self.grid = distflow(
+            net,
+            T,
+            p_dem,
+            q_dem,
+            vmin,
+            vmax,
+            data.v_source_pu,
+            ampacity=data.ampacity,
+            elastic=elastic,
+        )
+        constraints += self.grid.all_constraints()
+
+        # --- objective
+        self.terms = self._terms()
+        if elastic:
+            expr = sum(cp.sum(slack) for slack in self.grid.slacks.values())
+        else:
+            expr = sum(w * self.terms[name] for name, w in data.objective.items() if w)
+        self.problem = cp.Problem(cp.Minimize(expr), constraints)
+        self.timings = {"build_s": time.perf_counter() - t0}
+        self.update()
+
+    # ------------------------------------------------------------------ data -> parameters
+    def _v_limits(self) -> tuple[np.ndarray, np.ndarray]:
+        net, data = self.net, self.data
+        vmin = np.full(net.nb, data.vmin_pu)
+        vmax = np.full(net.nb, data.vmax_pu)
+        for bus, (lo, hi) in data.bus_v_limits.items():
+            i = net.bus_index([bus])[0]
+            vmin[i], vmax[i] = lo, hi
+        return vmin, vmax
+
+    def _terms(self) -> dict[str, cp.Expression]:
+        net, sb, h = self.net, self.data.s_base_kva, self.hours
+        terms = {
+            "losses": obj.losses_kwh(net.r, self.grid.l, sb, h),
+            "energy_cost": obj.energy_cost(self.price, self.grid.p_sub, sb, h),
+            "voltage_deviation": obj.voltage_deviation(self.grid.v),
+        }
+        if self.der is not None:
+            avail = cp.multiply(
+                np.repeat(self.der_s_pu[:, None], self.T, axis=1), self.der.params["availability"]
+            )
+            terms["curtailment"] = self.data.curtailment_cost_per_kwh * obj.curtailment_kwh(
+                avail, self.der.p, sb, h
+            )
+        else:
+            terms["curtailment"] = cp.Constant(0.0)
+        return terms
+
+    @property
+    def der_s_pu(self) -> np.ndarray:
+        return self.data.der.units.s_kva.to_numpy(dtype=float) / self.data.s_base_kva
+
+    def load_pu(self) -> tuple[np.ndarray, np.ndarray]:
+        """Base load per math bus and period [pu] from nominal loads x ``load_scale``."""
+        net, data = self.net, self.data
+        scale = data.load_scale.reindex(data.horizon.index)
+        if list(scale.columns) == ["*"]:
+            factor = np.repeat(scale["*"].to_numpy(float)[None, :], net.nb, axis=0)
+        else:
+            factor = np.ones((net.nb, self.T))
+            idx = net.bus_index(scale.columns)
+            factor[idx, :] = scale.to_numpy(float).T
+        return net.p_load[:, None] * factor, net.q_load[:, None] * factor
+
+    def update(self, **changes) -> None:
+        """Set the Parameters from ``self.data`` (after replacing fields given in ``changes``,
+        e.g. ``update(price_per_kwh=new_series)``). No rebuild; the next solve reuses the
+        compiled problem."""
+        for key, value in changes.items():
+            if key == "availability":
+                self.data.der.availability = value
+            elif hasattr(self.data, key):
+                setattr(self.data, key, value)
+            else:
+                raise GridV2GError(f"update: unknown field '{key}'")
+        index = self.data.horizon.index
+        self.p_load.value, self.q_load.value = self.load_pu()
+        self.price.value = self.data.price_per_kwh.reindex(index).to_numpy(float)
+        if self.der is not None:
+            avail = self.data.der.availability.reindex(index)[self.data.der.units.index]
+            self.der.params["availability"].value = avail.to_numpy(float).T
+        if self.stations is not None:
+            st, sb = self.data.stations, self.data.s_base_kva
+            zeros = np.zeros((len(st.slots), self.T))
+
+            def table(df):
+                if df is None:
+                    return zeros
+                return df.reindex(index)[st.slots.index].to_numpy(float).T / sb
+
+            self.stations.params["p_profile"].value = table(st.p_kw)
+            self.stations.params["p_min"].value = table(st.p_min_kw)
+            self.stations.params["p_max"].value = table(st.p_max_kw)
+
+    # ------------------------------------------------------------------ solve
+    def solve(self, solver: str = "CLARABEL", **options):
+        """Solve (compiling on the first call) and return a :class:`~gridv2g.result.Result`."""
+        from gridv2g.result import build_result
+        from gridv2g.solvers import run_solver
+
+        run_solver(self, solver, **options)
+        return build_result(self, solver)

@@ -1,0 +1,138 @@
+"""Solver choice, timing and the turning of solver outcomes into results or typed errors.
+
+Clarabel is the default (open source, interior point, SOCP); any CVXPY solver installed
+(ECOS, SCS, MOSEK, GUROBI, ...) can be named. An infeasible problem is not reported as a
+solver status: :func:`diagnose` solves the elastic version and names the buses, branches and
+periods whose limits would have to move, and by how much.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+import warnings
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from gridv2g.errors import GridV2GError, GridV2GWarning, InfeasibleError, SolveError
+
+DEFAULT_SOLVER = "CLARABEL"
+#: default options per solver. Clarabel's feasibility tolerance is tightened from 1e-8: at
+#: 1e-8 the SOC gap of lightly loaded branches (a few kW on a 1 MVA base) reaches 3e-5 from
+#: tolerance alone; at 1e-9 it stays below 1e-6 at no measurable cost (IEEE 33 x 96).
+DEFAULT_OPTIONS = {"CLARABEL": {"tol_feas": 1e-9}}
+_INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
+_UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
+
+
+def check_solver(solver: str) -> str:
+    """Upper-case solver name, or a clear error listing the installed ones."""
+    name = solver.upper()
+    installed = cp.installed_solvers()
+    if name not in installed:
+        raise GridV2GError(f"solver '{solver}' is not installed; installed: {installed}")
+    return name
+
+
+def run_solver(co, solver: str = DEFAULT_SOLVER, diagnose_infeasible: bool = True, **options):
+    """Solve ``co.problem``; record ``compile_s``, ``solve_s`` (the solver's own time) and
+    ``total_s`` in ``co.timings``. Raises InfeasibleError (with a diagnosis) or SolveError."""
+    name = check_solver(solver)
+    t0 = time.perf_counter()
+    try:
+        co.problem.solve(
+            solver=name, ignore_dpp=not co.dpp, **{**DEFAULT_OPTIONS.get(name, {}), **options}
+        )
+    except cp.SolverError as exc:
+        raise SolveError(f"{name} failed on '{co.data.feeder.name}': {exc}") from None
+    total = time.perf_counter() - t0
+    stats = co.problem.solver_stats
+    compile_s = float(getattr(co.problem, "compilation_time", None) or 0.0)
+    solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
+    co.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
+    status = co.problem.status
+    if status in _INFEASIBLE:
+        if not diagnose_infeasible:
+            raise InfeasibleError(f"{name}: problem infeasible ({status})")
+        table = diagnose(co.data, name)
+        raise InfeasibleError(describe(table), diagnosis=table)
+    if status in _UNBOUNDED:
+        raise SolveError(f"{name}: problem unbounded ({status}); check the objective weights")
+    if status == cp.OPTIMAL_INACCURATE:
+        warnings.warn(f"{name}: solution inaccurate", GridV2GWarning, stacklevel=3)
+    elif status != cp.OPTIMAL:
+        raise SolveError(f"{name}: no solution (status {status})")
+
+
+def diagnose(data, solver: str = DEFAULT_SOLVER, tol: float = 1e-6) -> pd.DataFrame:
+    """Solve the elastic version of ``data`` and list every limit that must be relaxed.
+
+    Rows: ``limit`` (vmin / vmax / ampacity), ``element`` (bus or branch name), ``time``,
+    ``limit_value`` (pu voltage or kA), ``needed_value`` (what the elastic solution reaches).
+    Empty if the voltage and ampacity limits are not what makes the problem infeasible.
+    """
+    from gridv2g.problems.co_optimize import CoOptimization
+
+    elastic = CoOptimization(copy.copy(data), dpp=False, elastic=True)
+    elastic.problem.solve(solver=solver, ignore_dpp=True)
+    if elastic.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        raise InfeasibleError(
+            "infeasible even with voltage and ampacity limits relaxed (status "
+            f"{elastic.problem.status}): the loads cannot be served at all"
+        )
+    net, grid = elastic.net, elastic.grid
+    times = data.horizon.index
+    rows = []
+    vmin, vmax = elastic._v_limits()
+    v = grid.v.value
+    for kind, limit in (("vmin", vmin), ("vmax", vmax)):
+        slack = grid.slacks[f"v_{kind[1:]}"].value
+        for i, t in zip(*np.nonzero(slack > tol), strict=True):
+            rows.append(
+                {
+                    "limit": kind,
+                    "element": net.bus_names[i + 1],
+                    "time": times[t],
+                    "limit_value": float(limit[i + 1]),
+                    "needed_value": float(np.sqrt(max(v[i + 1, t], 0.0))),
+                }
+            )
+    if "ampacity" in grid.slacks and grid.slacks["ampacity"].size:
+        slack = grid.slacks["ampacity"].value
+        for k, t in zip(*np.nonzero(slack > tol), strict=True):
+            b = grid.limited[k]
+            i_base = net.i_base_ka(net.t[b])
+            rows.append(
+                {
+                    "limit": "ampacity",
+                    "element": net.branch_names[b],
+                    "time": times[t],
+                    "limit_value": float(net.i_max[b] * i_base),
+                    "needed_value": float(np.sqrt(grid.l.value[b, t]) * i_base),
+                }
+            )
+    cols = ["limit", "element", "time", "limit_value", "needed_value"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def describe(table: pd.DataFrame) -> str:
+    """One message from a diagnosis table: which limits, where, when, how far."""
+    if table.empty:
+        return "infeasible, but relaxing voltage and ampacity limits does not help"
+    parts = ["infeasible: limits that must be relaxed"]
+    for kind, group in table.groupby("limit", sort=False):
+        unit = "kA" if kind == "ampacity" else "pu"
+        worst = group.loc[(group.needed_value - group.limit_value).abs().idxmax()]
+        elements = list(dict.fromkeys(group.element))
+        shown = ", ".join(elements[:10]) + (
+            f" ... ({len(elements)} in all)" if len(elements) > 10 else ""
+        )
+        first, last = group.time.min(), group.time.max()
+        parts.append(
+            f"{kind} at {shown} in {group.time.nunique()} period(s) from {first} to {last}; "
+            f"worst {worst.element} at {worst.time}: needs {worst.needed_value:.4f} {unit} "
+            f"against the limit {worst.limit_value:.4f} {unit}"
+        )
+    return "; ".join(parts)
