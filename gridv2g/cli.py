@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
@@ -27,6 +28,81 @@ def load_feeder(name: str):
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
+
+
+@app.command()
+def run(
+    case: Annotated[str, typer.Argument(help="case YAML file")],
+    out: Annotated[str | None, typer.Option(help="output folder (default out/<case name>)")] = None,
+    solver: Annotated[str | None, typer.Option(help="solver (default: the case's)")] = None,
+    check: Annotated[bool, typer.Option(help="replay the result in AC power flow")] = True,
+    csv: Annotated[bool, typer.Option(help="write CSV instead of Parquet")] = False,
+) -> None:
+    """Solve a case, replay it in AC power flow and write tables, summary and plots."""
+    import json
+
+    import gridv2g as g
+
+    try:
+        loaded = g.load_case(case)
+        result = g.solve(loaded, solver=solver)
+    except GridV2GError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    folder = Path(out or Path("out") / loaded.name)
+    result.to_dir(folder, fmt="csv" if csv else "parquet")
+    keys = ["status", "objective", "losses_kwh", "substation_kwh", "peak_kw", "valley_kw"]
+    keys += ["peak_valley_kw", "voltage_deviation", "vmin_pu", "vmin_bus", "vmin_time"]
+    keys += ["vmax_pu", "vmax_bus", "vmax_time", "max_relaxation_gap", "curtailed_kwh"]
+    keys += ["build_s", "compile_s", "solve_s"]
+    typer.echo(f"== {loaded.name}: {loaded.description}")
+    for key in keys:
+        value = result.summary[key]
+        typer.echo(
+            f"  {key:20s} {value:.6g}" if isinstance(value, float) else f"  {key:20s} {value}"
+        )
+    if check:
+        report = g.validate(result)
+        report.periods.to_csv(folder / "validation_periods.csv")
+        (folder / "validation.json").write_text(json.dumps(report.summary, indent=2) + "\n")
+        s = report.summary
+        typer.echo(
+            f"  AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
+            f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
+            f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}"
+        )
+        if s["flagged_periods"]:
+            typer.echo(report.flagged.to_string())
+    typer.echo(f"  written to {folder}")
+
+
+@app.command()
+def schema(
+    out: Annotated[str | None, typer.Option(help="write to this file instead of stdout")] = None,
+) -> None:
+    """JSON Schema of case files (every field, its unit and default)."""
+    import json
+
+    from gridv2g.case import case_schema
+
+    text = json.dumps(case_schema(), indent=2)
+    if out:
+        Path(out).write_text(text + "\n")
+    else:
+        typer.echo(text)
+
+
+@app.command()
+def bench(
+    quick: Annotated[bool, typer.Option(help="short run: 24 periods")] = False,
+    json_file: Annotated[
+        str | None, typer.Option("--json", help="write every figure to this JSON file")
+    ] = None,
+) -> None:
+    """Benchmarks: build / compile / solver / AC replay seconds, ratios, peak memory."""
+    from gridv2g import bench as benchmarks
+
+    benchmarks.run(quick=quick, json_path=json_file, echo=typer.echo)
 
 
 @app.command()

@@ -74,16 +74,20 @@ def validate(
     names = net.bus.name.to_numpy()
     order = pd.Index(names).get_indexer(buses)
     rows, vm_ac = [], []
-    init = "auto"
-    for t in p.index:
-        net.load["p_mw"] = p.loc[t].to_numpy() / 1000.0
-        net.load["q_mvar"] = q.loc[t].to_numpy() / 1000.0
-        run_powerflow(net, init=init)
-        init = "results"
+    p_mw = p.to_numpy() / 1000.0
+    q_mvar = q.to_numpy() / 1000.0
+    options: dict = {"init": "auto"}
+    for k, t in enumerate(p.index):
+        net.load["p_mw"] = p_mw[k]
+        net.load["q_mvar"] = q_mvar[k]
+        run_powerflow(net, **options)
+        # later periods: start from the last solution and reuse pandapower's internal
+        # structures, only the loads change (pandapower's "recycle")
+        options = {"init": "results", "recycle": {"trafo": False, "gen": False, "bus_pq": True}}
         v = net.res_bus.vm_pu.to_numpy()[order]
         vm_ac.append(v)
         losses = 1000.0 * (net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum())
-        dv = np.abs(v - vm_socp.loc[t].to_numpy())
+        dv = np.abs(v - vm_socp.iloc[k].to_numpy())
         k = int(np.argmax(dv))
         rows.append(
             {

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from gridv2g.errors import GridV2GError
 from gridv2g.model import der as der_block
@@ -100,14 +101,18 @@ class CoOptimization:
         self.hours = data.horizon.hours
         sb = data.s_base_kva
 
-        # --- parameters: base load and prices
-        self.p_load = cp.Parameter((net.nb, T), name="bus-p_load")
-        self.q_load = cp.Parameter((net.nb, T), name="bus-q_load")
+        # --- parameters: base load profiles and prices. The base load is nominal load x
+        # profile: (bus x profile) constants times a (profile x period) Parameter, so a
+        # re-solve can change every profile while the Parameter stays small (DPP compile
+        # time grows with the number of Parameter entries: a (bus x period) Parameter made
+        # the IEEE 123 x 96 compile take minutes).
+        self.load_columns, self.M_p, self.M_q = self._load_matrices()
+        self.load_profile = cp.Parameter((len(self.load_columns), T), name="load-profile")
         self.price = cp.Parameter(T, name="source-price")
 
         # --- blocks
-        p_dem = self.p_load
-        q_dem = self.q_load
+        p_dem = self.M_p @ self.load_profile
+        q_dem = self.M_q @ self.load_profile
         self.der = self.stations = None
         constraints = []
         if data.der is not None and len(data.der.units):
@@ -193,17 +198,50 @@ class CoOptimization:
     def der_s_pu(self) -> np.ndarray:
         return self.data.der.units.s_kva.to_numpy(dtype=float) / self.data.s_base_kva
 
-    def load_pu(self) -> tuple[np.ndarray, np.ndarray]:
-        """Base load per math bus and period [pu] from nominal loads x ``load_scale``."""
+    def _load_matrices(self) -> tuple[list[str], sp.csr_matrix, sp.csr_matrix]:
+        """Profile columns and (math bus x profile) nominal-load matrices [pu].
+
+        ``load_scale`` columns are ``"*"`` (every bus) or feeder bus names (that bus's own
+        profile; buses not named keep their nominal load through a constant column ``"1"``).
+        """
         net, data = self.net, self.data
-        scale = data.load_scale.reindex(data.horizon.index)
-        if list(scale.columns) == ["*"]:
-            factor = np.repeat(scale["*"].to_numpy(float)[None, :], net.nb, axis=0)
+        columns = [str(c) for c in data.load_scale.columns]
+        balanced = data.feeder.balanced().load
+        sb = data.s_base_kva
+        if columns == ["*"]:
+            col_of = {b: 0 for b in balanced.index}
         else:
-            factor = np.ones((net.nb, self.T))
-            idx = net.bus_index(scale.columns)
-            factor[idx, :] = scale.to_numpy(float).T
-        return net.p_load[:, None] * factor, net.q_load[:, None] * factor
+            unknown = sorted(set(columns) - set(data.feeder.bus.index))
+            if unknown:
+                raise GridV2GError(
+                    f"load profile columns {unknown} are not buses of '{data.feeder.name}'"
+                )
+            pos = {c: k for k, c in enumerate(columns)}
+            rest = [b for b in balanced.index if b not in pos]
+            if rest:
+                columns = [*columns, "1"]
+            col_of = {b: pos.get(b, len(columns) - 1) for b in balanced.index}
+        rows = np.array([net.bus_map[b] for b in balanced.index], dtype=int)
+        cols = np.array([col_of[b] for b in balanced.index], dtype=int)
+        shape = (net.nb, len(columns))
+        m_p = sp.csr_matrix((balanced.p_kw.to_numpy() / sb, (rows, cols)), shape=shape)
+        m_q = sp.csr_matrix((balanced.q_kvar.to_numpy() / sb, (rows, cols)), shape=shape)
+        return columns, m_p, m_q
+
+    def load_profile_values(self) -> np.ndarray:
+        """(profile x period) multipliers from ``load_scale`` (constant column "1" = 1)."""
+        scale = self.data.load_scale.reindex(self.data.horizon.index)
+        scale.columns = [str(c) for c in scale.columns]
+        out = np.ones((len(self.load_columns), self.T))
+        for k, col in enumerate(self.load_columns):
+            if col in scale.columns:
+                out[k] = scale[col].to_numpy(float)
+        return out
+
+    def load_pu(self) -> tuple[np.ndarray, np.ndarray]:
+        """Base load per math bus and period [pu]: nominal loads x their profiles."""
+        values = self.load_profile_values()
+        return self.M_p @ values, self.M_q @ values
 
     def update(self, **changes) -> None:
         """Set the Parameters from ``self.data`` (after replacing fields given in ``changes``,
@@ -217,7 +255,7 @@ class CoOptimization:
             else:
                 raise GridV2GError(f"update: unknown field '{key}'")
         index = self.data.horizon.index
-        self.p_load.value, self.q_load.value = self.load_pu()
+        self.load_profile.value = self.load_profile_values()
         self.price.value = self.data.price_per_kwh.reindex(index).to_numpy(float)
         if self.der is not None:
             avail = self.data.der.availability.reindex(index)[self.data.der.units.index]

@@ -1,0 +1,163 @@
+"""Benchmarks of the grid engine: where the time goes, and against what.
+
+Each benchmark solves one case shape (feeder x periods, 2 PV + 2 wind, losses objective) and
+reports seconds by phase: ``build`` (CVXPY problem from data), ``compile`` (CVXPY
+canonicalization), ``solver`` (the solver's own time), ``total`` (build + solve wall time),
+``bare_solver`` (Clarabel called directly on the same conic data, timed here), the
+``total_over_bare`` ratio, the ``resolve`` time with changed Parameters (DPP, no rebuild)
+against a ``fresh`` build-and-solve, the AC replay (``replay_cold`` includes pandapower's numba
+compilation on first use in the process, ``replay_warm`` does not) and the peak Python memory
+(tracemalloc) of the build and solve. Speed lives here, not in tests.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import time
+import tracemalloc
+from pathlib import Path
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+
+from gridv2g.problems.co_optimize import CoOptimization, DERData, GridData
+from gridv2g.profiles import Horizon, price_shape, standard_shape
+from gridv2g.validation import validate
+
+#: DER of the benchmark cases: (name, kind, bus, kVA) per feeder
+DER = {
+    "ieee33": [("pv18", "pv", "18", 500), ("pv33", "pv", "33", 500),
+               ("wt22", "wind", "22", 400), ("wt25", "wind", "25", 400)],
+    "ieee123": [("pv65", "pv", "65", 400), ("pv101", "pv", "101", 400),
+                ("wt49", "wind", "49", 300), ("wt83", "wind", "83", 300)],
+}  # fmt: skip
+V_SOURCE = {"ieee33": None, "ieee123": 0.965}
+VMIN = {"ieee33": 0.90, "ieee123": 0.95}
+
+
+def grid_case(feeder_name: str, periods: int) -> GridData:
+    """The benchmark case: shipped feeder, one day at ``periods`` steps, 2 PV + 2 wind."""
+    from gridv2g.feeders import load_feeder
+
+    horizon = Horizon(pd.Timestamp("2024-06-21"), periods, 1440 // periods)
+    units = pd.DataFrame(DER[feeder_name], columns=["name", "kind", "bus", "s_kva"])
+    units = units.set_index("name")
+    shape = {"pv": standard_shape("clear_sky_pv", horizon), "wind": standard_shape("wind", horizon)}
+    avail = pd.DataFrame({n: shape[k] for n, k in units.kind.items()}, index=horizon.index)
+    return GridData(
+        feeder=load_feeder(feeder_name),
+        horizon=horizon,
+        load_scale=standard_shape("residential", horizon).rename("*").to_frame(),
+        price_per_kwh=price_shape("tou", horizon),
+        der=DERData(units=units, availability=avail),
+        vmin_pu=VMIN[feeder_name],
+        v_source_pu=V_SOURCE[feeder_name],
+        curtailment=False,
+    )
+
+
+def bare_solver_seconds(problem: cp.Problem, solver: str = "CLARABEL", repeat: int = 3) -> float:
+    """Best-of-``repeat`` time of the solver alone on the problem's conic data."""
+    data, chain, _ = problem.get_problem_data(solver)
+    impl = chain.solver
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        impl.solve_via_data(data, warm_start=False, verbose=False, solver_opts={"tol_feas": 1e-9})
+        best = min(best, time.perf_counter() - t0)
+    return float(best)
+
+
+def bench_grid(feeder_name: str, periods: int) -> dict:
+    """One record: seconds by phase, ratios, peak memory, for one feeder x periods."""
+    # timed runs (best of 3), then one run under tracemalloc for the peak memory
+    best = None
+    for _ in range(3):
+        t0 = time.perf_counter()
+        co = CoOptimization(grid_case(feeder_name, periods), dpp=False)
+        result = co.solve()
+        wall = time.perf_counter() - t0
+        # what a user waits for a solution: build + compile + solver (result tables apart)
+        total = co.timings["build_s"] + co.timings["total_s"]
+        if best is None or total < best[0]:
+            best = (total, wall, co, result)
+    total, wall, co, result = best
+    tracemalloc.start()
+    CoOptimization(grid_case(feeder_name, periods), dpp=False).solve()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    bare = bare_solver_seconds(co.problem)
+
+    # re-solve with changed prices through Parameters vs a fresh build, both DPP
+    dpp = CoOptimization(grid_case(feeder_name, periods), dpp=True)
+    t1 = time.perf_counter()
+    dpp.solve()
+    first_dpp = time.perf_counter() - t1
+    prices = dpp.data.price_per_kwh * 1.1
+    t1 = time.perf_counter()
+    dpp.update(price_per_kwh=prices)
+    dpp.solve()
+    resolve = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    CoOptimization(grid_case(feeder_name, periods), dpp=False).solve()
+    fresh = time.perf_counter() - t1
+
+    t1 = time.perf_counter()
+    report = validate(result)
+    replay_cold = time.perf_counter() - t1
+    t1 = time.perf_counter()
+    validate(result)
+    replay_warm = time.perf_counter() - t1
+    seconds = {
+        "build": co.timings["build_s"],
+        "compile": co.timings["compile_s"],
+        "solver": co.timings["solve_s"],
+        "total": total,
+        "result_tables": wall - total,
+        "bare_solver": bare,
+        "first_dpp_solve": first_dpp,
+        "resolve": resolve,
+        "fresh": fresh,
+        "replay_cold": replay_cold,
+        "replay_warm": replay_warm,
+    }
+    return {
+        "name": f"{feeder_name}_x{periods}",
+        "seconds": seconds,
+        "ratios": {
+            "total_over_bare_solver": total / bare,
+            "resolve_over_fresh": resolve / fresh,
+        },
+        "peak_memory_mb": peak / 2**20,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "figures": {
+            "losses_kwh": result.summary["losses_kwh"],
+            "max_relaxation_gap": result.summary["max_relaxation_gap"],
+            "flagged_periods": report.summary["flagged_periods"],
+            "variables": int(sum(v.size for v in co.problem.variables())),
+            "constraints": len(co.problem.constraints),
+        },
+    }
+
+
+def run(quick: bool = False, json_path: str | Path | None = None, echo=print) -> list[dict]:
+    """Run the benchmarks (``quick``: 24 periods only); print a table, write JSON records."""
+    plan = [("ieee33", 24), ("ieee123", 24)] if quick else [("ieee33", 96), ("ieee123", 96)]
+    records = []
+    for feeder_name, periods in plan:
+        record = bench_grid(feeder_name, periods)
+        records.append(record)
+        s, r = record["seconds"], record["ratios"]
+        echo(
+            f"{record['name']:>12s}: build {s['build']:.3f} s, compile {s['compile']:.3f} s, "
+            f"solver {s['solver']:.3f} s, total {s['total']:.3f} s, bare solver "
+            f"{s['bare_solver']:.3f} s (total/bare {r['total_over_bare_solver']:.2f}); "
+            f"re-solve {s['resolve']:.3f} s vs fresh {s['fresh']:.3f} s; "
+            f"AC replay {s['replay_warm']:.3f} s warm ({s['replay_cold']:.3f} s cold); "
+            f"peak {record['peak_memory_mb']:.0f} MB"
+        )
+    if json_path is not None:
+        Path(json_path).write_text(json.dumps(records, indent=2) + "\n")
+    return records
