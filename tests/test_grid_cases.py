@@ -21,7 +21,7 @@ def solved(request):
 
 
 def test_ac_replay_agrees_in_every_period(solved):
-    feeder, periods, result, report = solved
+    _, periods, result, report = solved
     assert len(report.periods) == periods
     assert report.ok, report.flagged
     assert report.summary["max_losses_error_percent"] < 0.1
@@ -32,7 +32,7 @@ def test_ac_replay_agrees_in_every_period(solved):
 
 
 def test_result_tables_are_consistent(solved):
-    feeder, periods, result, _ = solved
+    _, periods, result, _ = solved
     res_bus = result.res_bus
     assert res_bus.index.names == ["time", "bus"]
     assert res_bus.index.get_level_values("time").nunique() == periods
