@@ -270,6 +270,17 @@ def grid_data(case: Case, feeder=None):
     from gridv2g.profiles import Horizon, read_profile
 
     feeder = feeder if feeder is not None else load_feeder_spec(case)
+    for kind, items in (("der", case.der), ("stations", case.stations)):
+        for k, item in enumerate(items):
+            if item.bus not in feeder.bus.index:
+                raise CaseError(
+                    f"case '{case.name}': {kind}[{k}] '{item.name}' is at bus '{item.bus}', "
+                    f"which feeder '{feeder.name}' does not have"
+                )
+    names = [d.name for d in case.der] + [s.name for s in case.stations]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise CaseError(f"case '{case.name}': duplicate DER/station name(s) {dup}")
     h = case.horizon
     horizon = Horizon(start=pd.Timestamp(h.start), periods=h.periods, minutes=h.minutes)
     if case.load.csv is not None and case.load.column is None:

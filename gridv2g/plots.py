@@ -14,16 +14,20 @@ def substation_and_voltage(result, ax_power=None, ax_voltage=None):
     """Substation power [kW] and the min / max bus voltage [pu] per period."""
     if ax_power is None or ax_voltage is None:
         _, (ax_power, ax_voltage) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
-    result.res_ext_grid.p_kw.plot(ax=ax_power, label="substation p_kw")
+    sub = result.res_ext_grid.p_kw
+    ax_power.plot(sub.index, sub.to_numpy(), label="substation p_kw")
     if len(result.res_der):
-        result.res_der.p_kw.groupby("time").sum().plot(ax=ax_power, label="DER p_kw")
+        der = result.res_der.p_kw.groupby("time").sum()
+        ax_power.plot(der.index, der.to_numpy(), label="DER p_kw")
     ax_power.set_ylabel("kW")
     ax_power.legend()
     vm = result.res_bus.vm_pu.unstack("bus")
-    vm.min(axis=1).plot(ax=ax_voltage, label="min vm_pu")
-    vm.max(axis=1).plot(ax=ax_voltage, label="max vm_pu")
+    ax_voltage.plot(vm.index, vm.min(axis=1).to_numpy(), label="min vm_pu")
+    ax_voltage.plot(vm.index, vm.max(axis=1).to_numpy(), label="max vm_pu")
     ax_voltage.set_ylabel("pu")
+    ax_voltage.set_xlabel("time")
     ax_voltage.legend()
+    ax_voltage.figure.autofmt_xdate()
     return ax_power.figure
 
 

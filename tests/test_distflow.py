@@ -110,3 +110,21 @@ def test_constraint_count_does_not_grow_with_periods():
     assert counts[0] == counts[1]
     soc = [c for c in CoOptimization(data, dpp=False).grid.constraints["line-soc"]]
     assert len(soc) == 1
+
+
+def test_a_second_solver_agrees_with_clarabel():
+    """SCS (first-order, independent code) reaches the same optimum within its accuracy."""
+    data = one_period(ieee33(), vmin_pu=0.9)
+    clarabel = CoOptimization(data, dpp=False).solve()
+    scs = CoOptimization(one_period(ieee33(), vmin_pu=0.9), dpp=False).solve(
+        "SCS", eps_abs=1e-9, eps_rel=1e-9, max_iters=200_000
+    )
+    assert scs.objective == pytest.approx(clarabel.objective, rel=1e-4)
+
+
+def test_unknown_solver_lists_the_installed_ones():
+    from gridv2g.errors import GridV2GError
+
+    co = CoOptimization(one_period(ieee33(), vmin_pu=0.9), dpp=False)
+    with pytest.raises(GridV2GError, match=r"solver 'NOSUCH' is not installed; installed: \["):
+        co.solve("NOSUCH")
