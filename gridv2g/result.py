@@ -213,19 +213,24 @@ def build_result(co, solver: str) -> Result:
 
 
 def _bus_demand_kw(co, feeder_buses: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Net demand [kW, kvar] per feeder bus and period: scaled load - DER + stations."""
-    data, T, sb = co.data, co.T, co.data.s_base_kva
-    balanced_load = data.feeder.balanced().load
+    """Net demand [kW, kvar] per feeder bus and period: profiled load - DER + stations."""
+    data, sb = co.data, co.data.s_base_kva
+    load = co.balanced.load
     pos = {b: i for i, b in enumerate(feeder_buses)}
     n = len(feeder_buses)
-    p = np.zeros((n, T))
-    q = np.zeros((n, T))
-    scale = data.load_scale.reindex(data.horizon.index)
-    for bus, row in balanced_load.iterrows():
-        col = "*" if "*" in scale.columns else bus
-        factor = scale[col].to_numpy(float) if col in scale.columns else np.ones(T)
-        p[pos[bus]] += row.p_kw * factor
-        q[pos[bus]] += row.q_kvar * factor
+    # (feeder bus x profile) nominal loads, the same profiles the problem used
+    columns = co.load_columns
+    col_of = {c: k for k, c in enumerate(columns)}
+    rest = col_of.get("1", 0)
+    rows = np.array([pos[b] for b in load.index], dtype=int)
+    cols = np.array([col_of.get(b, col_of.get("*", rest)) for b in load.index], dtype=int)
+    m_p = np.zeros((n, len(columns)))
+    m_q = np.zeros((n, len(columns)))
+    np.add.at(m_p, (rows, cols), load.p_kw.to_numpy())
+    np.add.at(m_q, (rows, cols), load.q_kvar.to_numpy())
+    profile = co.load_profile.value
+    p = m_p @ profile
+    q = m_q @ profile
     if co.der is not None:
         idx = np.array([pos[b] for b in data.der.units.bus])
         np.add.at(p, idx, -co.der.p.value * sb)

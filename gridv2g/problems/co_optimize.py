@@ -95,7 +95,8 @@ class CoOptimization:
             raise GridV2GError(
                 f"unknown objective term(s) {sorted(unknown)}; valid: {list(obj.TERMS)}"
             )
-        self.net: NetworkModel = build_network(data.feeder.balanced(), data.s_base_kva)
+        self.balanced = data.feeder.balanced()
+        self.net: NetworkModel = build_network(self.balanced, data.s_base_kva)
         net, T = self.net, data.horizon.periods
         self.T = T
         self.hours = data.horizon.hours
@@ -206,7 +207,7 @@ class CoOptimization:
         """
         net, data = self.net, self.data
         columns = [str(c) for c in data.load_scale.columns]
-        balanced = data.feeder.balanced().load
+        balanced = self.balanced.load
         sb = data.s_base_kva
         if columns == ["*"]:
             col_of = {b: 0 for b in balanced.index}
