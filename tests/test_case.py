@@ -132,3 +132,16 @@ def test_run_command_reports_a_bad_case_cleanly(tmp_path):
     result = CliRunner().invoke(app, ["run", str(case)])
     assert result.exit_code == 1
     assert "unknown field 'oops'" in result.output
+
+
+def test_per_bus_load_profiles_from_csv(tmp_path):
+    """A load CSV without `column` gives each named bus its own profile; others stay nominal."""
+    rows = "\n".join(f"2024-01-01T{h:02d}:00,{0.5 + 0.1 * h},{1.0 - 0.1 * h}" for h in range(4))
+    (tmp_path / "load.csv").write_text("time,18,33\n" + rows + "\n")
+    text = MINIMAL.replace("load: {constant: 0.5}", "load: {csv: load.csv}")
+    text += "options: {vmin_pu: 0.9}\n"  # the other buses stay at full load
+    result = g.solve(g.load_case(write(tmp_path, text)))
+    p = result.res_bus.p_kw.unstack("bus")
+    assert p["18"].tolist() == pytest.approx([90 * (0.5 + 0.1 * h) for h in range(4)])
+    assert p["33"].tolist() == pytest.approx([60 * (1.0 - 0.1 * h) for h in range(4)])
+    assert p["2"].tolist() == pytest.approx([100.0] * 4)
