@@ -12,7 +12,7 @@ The public face::
 from __future__ import annotations
 
 from gridv2g import feeders
-from gridv2g.api import load_case, solve, validate
+from gridv2g.api import load_case, schedule_station, solve, validate
 from gridv2g.errors import (
     FeederError,
     GridV2GError,
@@ -34,6 +34,7 @@ __all__ = [
     "__version__",
     "feeders",
     "load_case",
+    "schedule_station",
     "solve",
     "validate",
 ]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from gridv2g.case import Case, grid_data, load_case
+from gridv2g.case import Case, StationCase, grid_data, load_case, station_data
 from gridv2g.validation import ValidationReport
 from gridv2g.validation import validate as _validate
 
 
-def solve(case: Case, solver: str | None = None, dpp: bool = False, **options):
-    """Solve a case with the problem it names; returns a :class:`~gridv2g.result.Result`.
+def solve(case: Case | StationCase, solver: str | None = None, dpp: bool = False, **options):
+    """Solve a case with the problem it names: a :class:`~gridv2g.result.Result` (grid) or a
+    :class:`~gridv2g.problems.station.StationResult` (station only).
 
     ``solver`` overrides the case's; ``dpp=True`` compiles with Parameters (for re-solves
     through ``result.problem.update(...)`` and ``result.problem.solve()``); one-shot solves
@@ -16,9 +17,19 @@ def solve(case: Case, solver: str | None = None, dpp: bool = False, **options):
     """
     from gridv2g.problems.co_optimize import CoOptimization
 
+    if isinstance(case, StationCase):
+        return schedule_station(case, solver=solver, dpp=dpp, **options)
     data = grid_data(case)
     problem = CoOptimization(data, dpp=dpp)
     return problem.solve(solver or case.solver.name, **{**case.solver.options, **options})
+
+
+def schedule_station(case: StationCase, solver: str | None = None, dpp: bool = False, **options):
+    """Schedule the EVs of a station-only case (LP, or MILP with exclusiveness / ports)."""
+    from gridv2g.problems.station import StationSchedule
+
+    sched = StationSchedule(station_data(case), dpp=dpp)
+    return sched.solve(solver or case.solver.name, **{**case.solver.options, **options})
 
 
 def validate(result, **tolerances) -> ValidationReport:
@@ -26,4 +37,4 @@ def validate(result, **tolerances) -> ValidationReport:
     return _validate(result, **tolerances)
 
 
-__all__ = ["load_case", "solve", "validate"]
+__all__ = ["load_case", "schedule_station", "solve", "validate"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
@@ -149,6 +150,100 @@ class Case(_Model):
         return p if p.is_absolute() else Path(self.base_dir) / p
 
 
+class SessionsSpec(_Model):
+    """EV sessions: a CSV in the session format, or a seeded sampler of gridv2g.fleet."""
+
+    csv: str | None = Field(None, description="session CSV (DESIGN.md format), relative path")
+    sampler: Literal["seed001_lot", "truncated_gaussian", "parking_lot", "reservations"] | None = (
+        Field(None, description="a gridv2g.fleet sampler")
+    )
+    n: int | None = Field(None, ge=1, description="number of EVs (samplers that take it)")
+    seed: int = Field(0, description="random seed of the sampler")
+    day: str | None = Field(None, description="day the sampler draws on (default: horizon)")
+    station: str | None = Field(None, description="station of sampled EVs (default: first)")
+    options: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="further keyword arguments of the sampler"
+    )
+
+    @model_validator(mode="after")
+    def _one_source(self):
+        if (self.csv is None) == (self.sampler is None):
+            raise ValueError("give exactly one of csv, sampler")
+        return self
+
+
+class ChargerSpec(_Model):
+    name: str
+    p_max_kw: float = Field(gt=0, description="converter rating shared by its ports [kW]")
+
+
+class ESSSpec(_Model):
+    e_kwh: float = Field(gt=0, description="energy capacity [kWh]")
+    p_kw: float = Field(gt=0, description="charge and discharge power limit [kW]")
+    eta_charge: float = Field(0.95, gt=0, le=1)
+    eta_discharge: float = Field(0.95, gt=0, le=1)
+    soc_min: float = Field(0.1, ge=0, le=1)
+    soc_max: float = Field(0.9, ge=0, le=1)
+    soc_initial: float = Field(0.5, ge=0, le=1)
+    end_rule: Literal["cyclic", "equal", "free"] = Field(
+        "cyclic", description="end-of-horizon SOC: >= start (cyclic), == start, or free"
+    )
+
+
+class StationSiteSpec(_Model):
+    name: str
+    ports: int | None = Field(None, ge=0, description="charging ports (default: one per EV)")
+    p_import_max_kw: ProfileSpec | None = Field(None, description="net import limit [kW]")
+    p_export_max_kw: ProfileSpec | None = Field(None, description="net export limit [kW]")
+    chargers: list[ChargerSpec] = Field(default_factory=list)
+    ess: ESSSpec | None = None
+
+
+class StationPricesSpec(_Model):
+    buy: ProfileSpec = Field(description="grid energy price [per kWh]")
+    sell: ProfileSpec | None = Field(None, description="grid V2G price (default: buy)")
+    tariff: ProfileSpec | None = Field(None, description="charged to EV owners (default 0)")
+    v2g_pay: ProfileSpec | None = Field(None, description="paid to EV owners (default 0)")
+
+
+class StationObjectiveSpec(_Model):
+    kind: Literal["cost", "profit"] = Field("cost", description="seed 001 cost or seed 000 profit")
+    degradation_per_kwh: float = Field(0.0, ge=0, description="V2G degradation cost gamma")
+
+
+class StationOptionsSpec(_Model):
+    target: Literal["hard", "soft"] = "hard"
+    shortfall_penalty_per_kwh: float = Field(1.0, ge=0, description="rho, soft targets")
+    exclusive: bool = Field(False, description="charge/discharge exclusiveness (MILP)")
+    v2g: bool = Field(True, description="allow discharge where the session allows it")
+    ess_exclusive: bool = False
+
+
+class StationSolverSpec(_Model):
+    name: str | None = Field(None, description="default: CLARABEL for LP, HIGHS for MILP")
+    options: dict[str, float | int | str | bool] = Field(default_factory=dict)
+
+
+class StationCase(_Model):
+    """A station-only case: EV sessions, stations, prices, objective (no feeder)."""
+
+    name: str
+    description: str = ""
+    problem: Literal["schedule_station"]
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec)
+    prices: StationPricesSpec
+    sessions: SessionsSpec
+    stations: list[StationSiteSpec] = Field(min_length=1)
+    objective: StationObjectiveSpec = Field(default_factory=StationObjectiveSpec)
+    options: StationOptionsSpec = Field(default_factory=StationOptionsSpec)
+    solver: StationSolverSpec = Field(default_factory=StationSolverSpec)
+    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
 def _line_of(node, loc) -> int | None:
     """Line (1-based) of the YAML node at ``loc`` (pydantic error location), if found."""
     line = None
@@ -193,7 +288,7 @@ def _valid_fields(model: type[BaseModel], loc) -> list[str]:
     return list(current.model_fields)
 
 
-def load_case(path: str | Path) -> Case:
+def load_case(path: str | Path) -> Case | StationCase:
     """Read and validate a case YAML file; errors name the file, the line and the field."""
     path = Path(path)
     if not path.is_file():
@@ -207,10 +302,11 @@ def load_case(path: str | Path) -> Case:
     if not isinstance(raw, dict):
         raise CaseError(f"{path}: a case file is a YAML mapping of fields")
     raw.setdefault("base_dir", str(path.resolve().parent))
+    model = StationCase if raw.get("problem") == "schedule_station" else Case
     if isinstance(raw.get("feeder"), str):
         raw["feeder"] = {"shipped": raw["feeder"]}
     try:
-        return Case.model_validate(raw)
+        return model.model_validate(raw)
     except ValidationError as exc:
         messages = []
         for err in exc.errors():
@@ -219,7 +315,7 @@ def load_case(path: str | Path) -> Case:
             line = _line_of(node, loc)
             at = f"{path.name}:{line}" if line else path.name
             if err["type"] == "extra_forbidden":
-                valid = _valid_fields(Case, loc)
+                valid = _valid_fields(model, loc)
                 messages.append(f"{at}: unknown field '{where}'; valid fields: {valid}")
             else:
                 messages.append(f"{at}: {where}: {err['msg']}")
@@ -227,8 +323,11 @@ def load_case(path: str | Path) -> Case:
 
 
 def case_schema() -> dict:
-    """JSON Schema of case files."""
-    return Case.model_json_schema()
+    """JSON Schema of case files: a grid case (``problem: co_optimize``) or a station case
+    (``problem: schedule_station``)."""
+    from pydantic import TypeAdapter
+
+    return TypeAdapter(Case | StationCase).json_schema()
 
 
 def profile_frame(case: Case, spec: ProfileSpec, horizon, column: str, kind: str) -> pd.Series:
@@ -358,4 +457,96 @@ def grid_data(case: Case, feeder=None):
         ampacity=opt.ampacity,
         objective={k: v for k, v in case.objective.model_dump().items() if v},
         s_base_kva=opt.s_base_kva,
+    )
+
+
+def station_data(case: StationCase):
+    """Turn a validated StationCase into :class:`~gridv2g.problems.station.StationData`."""
+    from gridv2g import fleet
+    from gridv2g.problems.station import Prices, StationData, StationSpec
+    from gridv2g.profiles import Horizon
+
+    h = case.horizon
+    horizon = Horizon(start=pd.Timestamp(h.start), periods=h.periods, minutes=h.minutes)
+    names = [s.name for s in case.stations]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise CaseError(f"case '{case.name}': duplicate station name(s) {dup}")
+    spec = case.sessions
+    if spec.csv is not None:
+        sessions = fleet.read_sessions(case.path(spec.csv), stations=names, horizon=horizon)
+    else:
+        sampler = getattr(
+            fleet, {"seed001_lot": "seed001_lot"}.get(spec.sampler, f"sample_{spec.sampler}")
+        )
+        kwargs = dict(spec.options)
+        if spec.n is not None:
+            kwargs["n"] = spec.n
+        kwargs["seed"] = spec.seed
+        kwargs["day"] = spec.day or str(horizon.start.date())
+        try:
+            sessions = sampler(**kwargs)
+        except TypeError as exc:
+            raise CaseError(
+                f"case '{case.name}': sessions sampler '{spec.sampler}': {exc}"
+            ) from None
+        sessions = sessions.assign(station=spec.station or names[0])
+        fleet.check_sessions(sessions, stations=names, horizon=horizon, source=spec.sampler)
+
+    idx = horizon.index
+
+    def limit(p, column):
+        if p is None:
+            return pd.Series(np.nan, index=idx, name=column)
+        return profile_frame(case, p, horizon, column, "load")
+
+    imp = pd.concat([limit(s.p_import_max_kw, s.name) for s in case.stations], axis=1)
+    exp = pd.concat([limit(s.p_export_max_kw, s.name) for s in case.stations], axis=1)
+    stations = pd.DataFrame(
+        {"ports": [np.nan if s.ports is None else float(s.ports) for s in case.stations]},
+        index=pd.Index(names, name="station"),
+    )
+    chargers = pd.DataFrame(
+        [
+            {"name": c.name, "station": s.name, "p_max_kw": c.p_max_kw}
+            for s in case.stations
+            for c in s.chargers
+        ],
+        columns=["name", "station", "p_max_kw"],
+    ).set_index("name")
+    ess_rows = {s.name: s.ess.model_dump() for s in case.stations if s.ess is not None}
+    ess = pd.DataFrame.from_dict(ess_rows, orient="index") if ess_rows else None
+    buy = profile_frame(case, case.prices.buy, horizon, "buy_per_kwh", "price")
+
+    def price(p, column, default):
+        if p is None:
+            return default.rename(column)
+        return profile_frame(case, p, horizon, column, "price")
+
+    zero = pd.Series(0.0, index=idx)
+    prices = Prices(
+        buy=buy,
+        sell=price(case.prices.sell, "sell_per_kwh", buy),
+        tariff=price(case.prices.tariff, "tariff_per_kwh", zero),
+        v2g_pay=price(case.prices.v2g_pay, "v2g_pay_per_kwh", zero),
+    )
+    opt = case.options
+    return StationData(
+        horizon=horizon,
+        sessions=sessions,
+        stations=StationSpec(
+            stations=stations,
+            p_import_max_kw=imp,
+            p_export_max_kw=exp,
+            chargers=chargers,
+            ess=ess,
+        ),
+        prices=prices,
+        objective=case.objective.kind,
+        degradation_per_kwh=case.objective.degradation_per_kwh,
+        soft_target=opt.target == "soft",
+        shortfall_penalty_per_kwh=opt.shortfall_penalty_per_kwh,
+        exclusive=opt.exclusive,
+        v2g=opt.v2g,
+        ess_exclusive=opt.ess_exclusive,
     )

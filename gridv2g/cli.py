@@ -51,16 +51,22 @@ def run(
         raise typer.Exit(code=1) from None
     folder = Path(out or Path("out") / loaded.name)
     result.to_dir(folder, fmt="csv" if csv else "parquet")
-    keys = ["status", "objective", "losses_kwh", "substation_kwh", "peak_kw", "valley_kw"]
-    keys += ["peak_valley_kw", "voltage_deviation", "vmin_pu", "vmin_bus", "vmin_time"]
-    keys += ["vmax_pu", "vmax_bus", "vmax_time", "max_relaxation_gap", "curtailed_kwh"]
-    keys += ["build_s", "compile_s", "solve_s"]
     typer.echo(f"== {loaded.name}: {loaded.description}")
+    if loaded.problem == "schedule_station":
+        keys = ["status", "solver", "objective", "cost", "revenue", "profit"]
+        keys += ["uncontrolled_cost", "savings_vs_uncontrolled", "savings_vs_uncontrolled_percent"]
+        keys += ["peak_kw", "uncontrolled_peak_kw", "charged_kwh", "discharge_kwh"]
+        keys += ["shortfall_kwh", "mip_gap", "build_s", "compile_s", "solve_s"]
+        check = False  # no feeder: nothing to replay
+    else:
+        keys = ["status", "objective", "losses_kwh", "substation_kwh", "peak_kw", "valley_kw"]
+        keys += ["peak_valley_kw", "voltage_deviation", "vmin_pu", "vmin_bus", "vmin_time"]
+        keys += ["vmax_pu", "vmax_bus", "vmax_time", "max_relaxation_gap", "curtailed_kwh"]
+        keys += ["build_s", "compile_s", "solve_s"]
     for key in keys:
         value = result.summary[key]
-        typer.echo(
-            f"  {key:20s} {value:.6g}" if isinstance(value, float) else f"  {key:20s} {value}"
-        )
+        shown = f"{value:.6g}" if isinstance(value, float) else value
+        typer.echo(f"  {key:32s} {shown}")
     if check:
         report = g.validate(result)
         report.periods.to_csv(folder / "validation_periods.csv")

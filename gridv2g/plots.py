@@ -39,3 +39,32 @@ def result_figures(result, directory: str | Path) -> list[Path]:
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
     return [path]
+
+
+def station_power(result, ax=None):
+    """Station net import [kW]: optimized against the uncontrolled baseline, with the price."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3.5))
+    net = result.res_station.p_kw.groupby("time").sum()
+    ax.step(net.index, net.to_numpy(), where="post", label="optimized p_kw")
+    if result.baseline is not None:
+        base = result.baseline["res_station"].p_kw.groupby("time").sum()
+        ax.step(base.index, base.to_numpy(), where="post", label="uncontrolled p_kw", alpha=0.7)
+    ax.set_ylabel("kW")
+    ax.legend(loc="upper left")
+    data = result.problem.data
+    twin = ax.twinx()
+    price = data.prices.buy
+    twin.step(price.index, price.to_numpy(), where="post", color="goldenrod", ls="--")
+    twin.set_ylabel("buy price per kWh")
+    ax.figure.autofmt_xdate()
+    return ax.figure
+
+
+def station_figures(result, directory: str | Path) -> list[Path]:
+    directory = Path(directory)
+    fig = station_power(result)
+    path = directory / "station_power.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return [path]

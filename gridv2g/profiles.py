@@ -436,7 +436,27 @@ def gao2019_price(horizon: Horizon) -> pd.Series:
 
 
 #: standard prices by name: name -> function(horizon) -> Series [currency/kWh]
+#: an illustrative CAISO-like day-ahead price shape [$/kWh] by hour 0..23 (see caiso_price)
+CAISO_LIKE_PER_KWH = (
+    0.045, 0.042, 0.040, 0.039, 0.040, 0.045, 0.055, 0.050, 0.035, 0.025, 0.020, 0.018,
+    0.018, 0.020, 0.025, 0.035, 0.055, 0.085, 0.120, 0.130, 0.110, 0.080, 0.060, 0.050,
+)  # fmt: skip
+
+
+def caiso_price(horizon: Horizon) -> pd.Series:
+    """A CAISO-style day-ahead price curve [$/kWh], repeated daily (seed 001's lot prices).
+
+    The "duck curve" shape of California's day-ahead market on a sunny spring day: low
+    overnight (about 0.04), lowest at midday when solar floods the market (0.018), steep
+    evening ramp to a 19:00 peak (0.13). The numbers are gridv2g's illustration of that shape
+    (seed 001 says only "24 hours of CAISO-style prices"), not market data: read real LMPs
+    from CSV for studies.
+    """
+    return _hourly_table(horizon, np.asarray(CAISO_LIKE_PER_KWH), "caiso")
+
+
 PRICES: dict[str, Callable[[Horizon], pd.Series]] = {
+    "caiso": caiso_price,
     "flat": flat_price,
     "tou": tou_price,
     "gao2019": gao2019_price,

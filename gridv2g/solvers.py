@@ -136,3 +136,102 @@ def describe(table: pd.DataFrame) -> str:
             f"against the limit {worst.limit_value:.4f} {unit}"
         )
     return "; ".join(parts)
+
+
+def run_station_solver(sched, solver: str, **options) -> None:
+    """Solve a :class:`~gridv2g.problems.station.StationSchedule`; record timings and, for
+    MILPs, the relative MIP gap. An infeasible hard-target problem raises InfeasibleError
+    naming the EVs (and the periods where the station limit binds) from the soft version."""
+    name = check_solver(solver)
+    if sched.integer and name not in ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS"):
+        raise GridV2GError(f"{name} cannot solve a MILP (exclusiveness / ports); use HIGHS")
+    t0 = time.perf_counter()
+    try:
+        sched.problem.solve(solver=name, ignore_dpp=not sched.dpp, **options)
+    except cp.SolverError as exc:
+        raise SolveError(f"{name} failed on the station problem: {exc}") from None
+    stats = sched.problem.solver_stats
+    total = time.perf_counter() - t0
+    compile_s = float(getattr(sched.problem, "compilation_time", None) or 0.0)
+    solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
+    sched.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
+    sched.timings["mip_gap"] = _mip_gap(sched.problem) if sched.integer else None
+    status = sched.problem.status
+    if status in _INFEASIBLE:
+        table = diagnose_station(sched.data, name)
+        raise InfeasibleError(describe_station(table), diagnosis=table)
+    if status in _UNBOUNDED:
+        raise SolveError(f"{name}: station problem unbounded ({status})")
+    if status == cp.OPTIMAL_INACCURATE:
+        warnings.warn(f"{name}: solution inaccurate", GridV2GWarning, stacklevel=3)
+    elif status != cp.OPTIMAL:
+        raise SolveError(f"{name}: no solution (status {status})")
+
+
+def _mip_gap(problem) -> float | None:
+    """Relative MIP gap reported by the solver, if it reports one."""
+    extra = problem.solver_stats.extra_stats
+    for key in ("mip_gap", "MIPGap", "gap"):
+        value = getattr(extra, key, None) if not isinstance(extra, dict) else extra.get(key)
+        if value is not None:
+            return float(value)
+    return None
+
+
+def diagnose_station(data, solver: str, tol: float = 1e-4) -> pd.DataFrame:
+    """EVs whose targets cannot be met in hard mode: solve with soft targets (a penalty far
+    above any price) and list every shortfall with the periods where a station import limit
+    binds during that EV's stay."""
+    import dataclasses
+
+    from gridv2g.problems.station import StationSchedule
+
+    soft = dataclasses.replace(data, soft_target=True, shortfall_penalty_per_kwh=1e4)
+    sched = StationSchedule(soft)
+    sched.problem.solve(solver=solver)
+    if sched.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+        raise InfeasibleError(
+            "station problem infeasible even with soft targets (check storage end rules, "
+            f"ports and export limits); status {sched.problem.status}"
+        )
+    b, ev = sched.block, sched.ev
+    shortfall = np.asarray(b.shortfall.value, dtype=float)
+    net = np.asarray(b.net_kw.value)
+    limit = b.params["p_import_max_kw"].value
+    binding = net >= limit - 1e-3
+    times = data.horizon.index
+    rows = []
+    for i in np.flatnonzero(shortfall > tol):
+        s = ev.station[i]
+        when = np.flatnonzero(binding[s] & ev.mask[i])
+        rows.append(
+            {
+                "ev": data.sessions.index[i],
+                "station": data.stations.stations.index[s],
+                "shortfall_kwh": float(shortfall[i]),
+                "e_target_kwh": float(ev.e_target_kwh[i]),
+                "import_limit_binding": [str(times[t]) for t in when],
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["ev", "station", "shortfall_kwh", "e_target_kwh", "import_limit_binding"]
+    )
+
+
+def describe_station(table: pd.DataFrame) -> str:
+    if table.empty:
+        return "station problem infeasible, but no EV target is the cause"
+    parts = []
+    for _, row in table.head(20).iterrows():
+        when = row.import_limit_binding
+        limit = (
+            f"; station import limit binding in {len(when)} period(s) from {when[0]}"
+            if when
+            else ""
+        )
+        parts.append(
+            f"EV {row.ev} at {row.station} short by {row.shortfall_kwh:.3f} kWh of its "
+            f"{row.e_target_kwh:.3f} kWh target{limit}"
+        )
+    more = f" ... ({len(table)} EVs in all)" if len(table) > 20 else ""
+    return "infeasible in hard-target mode: " + "; ".join(parts) + more

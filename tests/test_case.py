@@ -111,8 +111,14 @@ def test_schema_command_prints_json_schema():
     result = CliRunner().invoke(app, ["schema"])
     assert result.exit_code == 0
     schema = json.loads(result.output)
-    assert {"feeder", "horizon", "der", "options", "objective"} <= set(schema["properties"])
-    assert schema["additionalProperties"] is False
+    kinds = {ref["$ref"].rsplit("/", 1)[-1] for ref in schema["anyOf"]}
+    assert kinds == {"Case", "StationCase"}
+    grid, station = schema["$defs"]["Case"], schema["$defs"]["StationCase"]
+    assert {"feeder", "horizon", "der", "options", "objective"} <= set(grid["properties"])
+    assert {"sessions", "stations", "prices", "objective"} <= set(station["properties"])
+    assert grid["additionalProperties"] is False and station["additionalProperties"] is False
+    # every field documents itself: units live in the descriptions
+    assert "kVA" in json.dumps(schema["$defs"]["DERSpec"])
 
 
 def test_run_command_writes_tables_and_validates(tmp_path):

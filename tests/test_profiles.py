@@ -325,7 +325,7 @@ def test_availability_rounding_above_one_is_clipped(tmp_path):
 
 def test_shape_and_price_registries():
     assert set(SHAPES) == {"residential", "commercial", "ieee_rts", "clear_sky_pv", "wind"}
-    assert set(PRICES) == {"flat", "tou", "gao2019"}
+    assert set(PRICES) == {"caiso", "flat", "tou", "gao2019"}
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
@@ -429,3 +429,12 @@ def test_price_tiers():
     assert tou.iloc[3] == 0.08 and tou.iloc[10] == 0.15 and tou.iloc[18] == 0.30
     assert tou.iloc[23] == 0.08
     np.testing.assert_array_equal(price_shape("tou", H15).to_numpy(), np.repeat(tou, 4))
+
+
+def test_caiso_price_has_the_duck_curve_shape():
+    horizon = Horizon.day("2024-01-01", minutes=15)
+    price = price_shape("caiso", horizon)
+    hourly = price.groupby(price.index.hour).mean()
+    assert hourly.idxmax() == 19 and hourly.idxmin() in (11, 12)
+    assert hourly[2] < hourly[19] / 2  # cheap nights against the evening peak
+    assert (price > 0).all() and len(price) == 96

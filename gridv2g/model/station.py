@@ -1,0 +1,268 @@
+r"""Charging-station block: per-EV charge/discharge and energy, chargers, ports, storage.
+
+One vectorized block over (EV x period), plug-in windows as masks (after the per-EV MILP of
+seed 001 and the station model of seed 000, Wu):
+
+.. math::
+    e_{n,t+1} = e_{n,t} + \Delta t\,(\eta^c_n c_{n,t} - d_{n,t} / \eta^d_n), \qquad
+    e_{n,0} = e^{arr}_n
+
+    0 \le c_{n,t} \le P^{c}_n m_{n,t}, \qquad 0 \le d_{n,t} \le P^{d}_n m_{n,t}
+    \quad (P^d_n = 0 \text{ without V2G})
+
+    e^{min}_n \le e_{n,t} \le e^{max}_n, \qquad
+    e_{n,d_n} + s_n \ge e^{target}_n \quad (s_n = 0 \text{ hard}, \ s_n \ge 0 \text{ soft})
+
+with the plug-in mask :math:`m` (1 while the EV is parked, periods :math:`a_n \le t < d_n`).
+Limits at every level of a site: per EV (above), per charger shared by its ports
+:math:`\sum_{n \in k} (c + d) \le P_k`, per station on net import and net export (Parameters:
+constants or time profiles, e.g. transformer headroom). Integer options: charge/discharge
+exclusiveness (:math:`u^c + u^d \le 1`) and **ports** fewer than EVs: an EV charges or
+discharges only while it holds a port, :math:`\sum_n y_{n,t} \le J` per station. With
+identical ports this count constraint is exactly seed 000's assignment :math:`z_{t,i,j}`
+(an assignment exists iff the count fits, ports are then numbered by interval colouring after
+the solve, :func:`assign_ports`) with J times fewer binaries. Binaries exist only for plugged
+(EV, period) pairs. **Station storage (ESS)**: energy recursion with its efficiencies, power
+and SOC bounds, and an end-of-horizon rule (``"cyclic"``: end >= start, ``"equal"``, ``"free"``).
+Units: kW, kWh, hours; no per-unit here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+
+
+@dataclass
+class EVArrays:
+    """Plain per-EV arrays (length n) and the (n x T) plug-in mask."""
+
+    station: np.ndarray  # station index of each EV
+    charger: np.ndarray  # charger index of each EV (-1: its own charger, no shared limit)
+    e_arrival_kwh: np.ndarray
+    e_target_kwh: np.ndarray
+    e_min_kwh: np.ndarray
+    e_max_kwh: np.ndarray
+    p_charge_max_kw: np.ndarray
+    p_discharge_max_kw: np.ndarray  # 0 where V2G is not allowed
+    eta_charge: np.ndarray
+    eta_discharge: np.ndarray
+    departure_index: np.ndarray  # energy boundary 0..T at which the target applies
+    mask: np.ndarray  # bool (n x T)
+
+
+@dataclass
+class ESSArrays:
+    """Station storage units (length m)."""
+
+    station: np.ndarray
+    e_kwh: np.ndarray
+    p_kw: np.ndarray
+    eta_charge: np.ndarray
+    eta_discharge: np.ndarray
+    soc_min: np.ndarray
+    soc_max: np.ndarray
+    soc_initial: np.ndarray
+    end_rule: list[str]
+    exclusive: bool = False
+
+
+@dataclass
+class StationBlock:
+    c: cp.Variable
+    d: cp.Variable
+    e: cp.Variable
+    shortfall: cp.Expression
+    net_kw: cp.Expression  # (station x period) net import
+    occupancy: cp.Expression | None
+    ess_c: cp.Expression | None = None
+    ess_d: cp.Expression | None = None
+    ess_e: cp.Variable | None = None
+    constraints: dict[str, list] = field(default_factory=dict)
+    params: dict[str, cp.Parameter] = field(default_factory=dict)
+    integer: bool = False
+
+    def all_constraints(self) -> list:
+        return [c for group in self.constraints.values() for c in group]
+
+
+def _scatter(mask: np.ndarray) -> sp.csr_matrix:
+    """(n*T x k) 0/1 matrix placing k values at the True entries of ``mask`` (row-major)."""
+    idx = np.flatnonzero(mask.ravel())
+    return sp.csr_matrix(
+        (np.ones(len(idx)), (idx, np.arange(len(idx)))), shape=(mask.size, len(idx))
+    )
+
+
+def _masked_binary(mask: np.ndarray, name: str) -> cp.Expression:
+    """A boolean (n x T) expression that is a variable on plugged entries and 0 elsewhere."""
+    n, T = mask.shape
+    k = int(mask.sum())
+    if k == 0:
+        return cp.Constant(np.zeros((n, T)))
+    y = cp.Variable(k, boolean=True, name=name)
+    return cp.reshape(_scatter(mask) @ y, (n, T), order="C")
+
+
+def station_block(
+    ev: EVArrays,
+    n_stations: int,
+    hours: float,
+    ports: np.ndarray,
+    charger_p_max_kw: np.ndarray,
+    charger_station: np.ndarray,
+    soft_target: bool = False,
+    exclusive: bool = False,
+    ess: ESSArrays | None = None,
+) -> StationBlock:
+    """Build the block. ``ports``: per station (``inf`` = one per EV, no binaries);
+    ``charger_p_max_kw`` per shared charger. The import/export limits are Parameters
+    ``params["p_import_max_kw"]`` / ``["p_export_max_kw"]`` (station x period; ``inf`` is
+    not allowed in a Parameter, use a large number for "none")."""
+    n, T = ev.mask.shape
+    mask = ev.mask.astype(float)
+    pc = ev.p_charge_max_kw[:, None] * mask
+    pd_ = ev.p_discharge_max_kw[:, None] * mask
+    c = cp.Variable((n, T), nonneg=True, name="ev-p_charge")
+    d = cp.Variable((n, T), nonneg=True, name="ev-p_discharge")
+    e = cp.Variable((n, T + 1), name="ev-e")
+    cons: dict[str, list] = {}
+
+    need_port = np.isfinite(ports).any()
+    integer = bool(exclusive or need_port)
+    occupancy = None
+    if exclusive:
+        uc = _masked_binary(ev.mask, "ev-charging")
+        ud = _masked_binary(ev.mask & (ev.p_discharge_max_kw[:, None] > 0), "ev-discharging")
+        cons["ev-p_limits"] = [c <= cp.multiply(pc, uc), d <= cp.multiply(pd_, ud)]
+        cons["ev-exclusive"] = [uc + ud <= 1]
+        occupancy = uc + ud
+    elif need_port:
+        y = _masked_binary(ev.mask, "ev-port")
+        cons["ev-p_limits"] = [c <= cp.multiply(pc, y), d <= cp.multiply(pd_, y)]
+        occupancy = y
+    else:
+        cons["ev-p_limits"] = [c <= pc, d <= pd_]
+
+    # energy recursion by shifting the time axis; before arrival c = d = 0 keeps e_arrival
+    eta_c = ev.eta_charge[:, None]
+    eta_d = ev.eta_discharge[:, None]
+    cons["ev-energy_balance"] = [
+        e[:, 1:] == e[:, :-1] + hours * (cp.multiply(eta_c, c) - cp.multiply(1.0 / eta_d, d)),
+        e[:, 0] == ev.e_arrival_kwh,
+    ]
+    lo = np.minimum(ev.e_min_kwh, ev.e_arrival_kwh)[:, None]
+    hi = np.maximum(ev.e_max_kwh, ev.e_arrival_kwh)[:, None]
+    cons["ev-energy_bounds"] = [e >= lo, e <= hi]
+    at_departure = e[np.arange(n), ev.departure_index]
+    if soft_target:
+        shortfall = cp.Variable(n, nonneg=True, name="ev-shortfall")
+        cons["ev-target"] = [at_departure + shortfall >= ev.e_target_kwh]
+    else:
+        shortfall = cp.Constant(np.zeros(n))
+        cons["ev-target"] = [at_departure >= ev.e_target_kwh]
+
+    # shared chargers
+    shared = np.flatnonzero(ev.charger >= 0)
+    if len(shared) and len(charger_p_max_kw):
+        K = sp.csr_matrix(
+            (np.ones(len(shared)), (ev.charger[shared], shared)),
+            shape=(len(charger_p_max_kw), n),
+        )
+        cons["charger-p_limit"] = [K @ (c + d) <= charger_p_max_kw[:, None] @ np.ones((1, T))]
+
+    # stations: net import / export, ports
+    S = sp.csr_matrix((np.ones(n), (ev.station, np.arange(n))), shape=(n_stations, n))
+    net = S @ (c - d)
+    ess_c = ess_d = ess_e = None
+    if ess is not None and len(ess.e_kwh):
+        m = len(ess.e_kwh)
+        ess_c = cp.Variable((m, T), nonneg=True, name="ess-p_charge")
+        ess_d = cp.Variable((m, T), nonneg=True, name="ess-p_discharge")
+        ess_e = cp.Variable((m, T + 1), name="ess-e")
+        p_col = ess.p_kw[:, None] @ np.ones((1, T))
+        if ess.exclusive:
+            ue = cp.Variable((m, T), boolean=True, name="ess-charging")
+            cons["ess-p_limits"] = [
+                ess_c <= cp.multiply(p_col, ue),
+                ess_d <= cp.multiply(p_col, 1 - ue),
+            ]
+            integer = True
+        else:
+            cons["ess-p_limits"] = [ess_c <= p_col, ess_d <= p_col]
+        cons["ess-energy_balance"] = [
+            ess_e[:, 1:]
+            == ess_e[:, :-1]
+            + hours
+            * (
+                cp.multiply(ess.eta_charge[:, None], ess_c)
+                - cp.multiply(1.0 / ess.eta_discharge[:, None], ess_d)
+            ),
+            ess_e[:, 0] == ess.soc_initial * ess.e_kwh,
+        ]
+        cons["ess-energy_bounds"] = [
+            ess_e >= (ess.soc_min * ess.e_kwh)[:, None],
+            ess_e <= (ess.soc_max * ess.e_kwh)[:, None],
+        ]
+        rules = np.asarray(ess.end_rule)
+        cyc, eq = np.flatnonzero(rules == "cyclic"), np.flatnonzero(rules == "equal")
+        cons["ess-end"] = []
+        if len(cyc):
+            cons["ess-end"].append(ess_e[cyc, T] >= ess_e[cyc, 0])
+        if len(eq):
+            cons["ess-end"].append(ess_e[eq, T] == ess_e[eq, 0])
+        E = sp.csr_matrix((np.ones(m), (ess.station, np.arange(m))), shape=(n_stations, m))
+        net = net + E @ (ess_c - ess_d)
+
+    p_import = cp.Parameter((n_stations, T), nonneg=True, name="station-p_import_max")
+    p_export = cp.Parameter((n_stations, T), nonneg=True, name="station-p_export_max")
+    cons["station-import"] = [net <= p_import]
+    cons["station-export"] = [-net <= p_export]
+    if need_port:
+        limited = np.flatnonzero(np.isfinite(ports))
+        cons["station-ports"] = [
+            (S @ occupancy)[limited, :] <= ports[limited][:, None] @ np.ones((1, T))
+        ]
+    return StationBlock(
+        c=c,
+        d=d,
+        e=e,
+        shortfall=shortfall,
+        net_kw=net,
+        occupancy=occupancy,
+        ess_c=ess_c,
+        ess_d=ess_d,
+        ess_e=ess_e,
+        constraints=cons,
+        params={"p_import_max_kw": p_import, "p_export_max_kw": p_export},
+        integer=integer,
+    )
+
+
+def assign_ports(occupied: np.ndarray, station: np.ndarray, ports: np.ndarray) -> np.ndarray:
+    """Number the ports: (n x T) occupancy -> port index per EV and period (-1: none).
+
+    Greedy interval colouring per station: an EV keeps its port while it stays connected, a
+    port freed in a period is reused from the next one, so no port ever holds two EVs. With
+    ``ports`` infinite every connected EV gets its own number.
+    """
+    n, T = occupied.shape
+    port = np.full((n, T), -1, dtype=int)
+    for s in np.unique(station):
+        evs = np.flatnonzero(station == s)
+        holder: dict[int, int] = {}  # port -> EV holding it in the previous period
+        for t in range(T):
+            now = set(evs[occupied[evs, t]])
+            holder = {p: i for p, i in holder.items() if i in now}
+            kept = set(holder.values())
+            free = (p for p in range(len(evs) + 1) if p not in holder)
+            for i in sorted(now - kept):
+                holder[next(free)] = i
+            for p, i in holder.items():
+                port[i, t] = p
+            if np.isfinite(ports[s]) and len(holder) > ports[s]:
+                raise RuntimeError(f"station {s}: {len(holder)} EVs on {ports[s]} ports at {t}")
+    return port
