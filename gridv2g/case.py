@@ -161,7 +161,7 @@ class SessionsSpec(_Model):
     seed: int = Field(0, description="random seed of the sampler")
     day: str | None = Field(None, description="day the sampler draws on (default: horizon)")
     station: str | None = Field(None, description="station of sampled EVs (default: first)")
-    options: dict[str, float | int | str | bool] = Field(
+    options: dict[str, float | int | str | bool | list[float]] = Field(
         default_factory=dict, description="further keyword arguments of the sampler"
     )
 

@@ -55,6 +55,7 @@ def run(
     if loaded.problem == "schedule_station":
         keys = ["status", "solver", "objective", "cost", "revenue", "profit"]
         keys += ["uncontrolled_cost", "savings_vs_uncontrolled", "savings_vs_uncontrolled_percent"]
+        keys += ["uncontrolled_profit", "profit_gain_vs_uncontrolled"]
         keys += ["peak_kw", "uncontrolled_peak_kw", "charged_kwh", "discharge_kwh"]
         keys += ["shortfall_kwh", "mip_gap", "build_s", "compile_s", "solve_s"]
         check = False  # no feeder: nothing to replay

@@ -386,6 +386,8 @@ def build_station_result(sched: StationSchedule, solver: str) -> StationResult:
             else float("nan")
         ),
         "uncontrolled_cost": base_money["cost"],
+        "uncontrolled_profit": base_money["profit"],
+        "profit_gain_vs_uncontrolled": figures["profit"] - base_money["profit"],
         "uncontrolled_peak_kw": float(base_tables[3].sum(axis=0).max()),
         "peak_kw": float(net.sum(axis=0).max()),
         "charged_kwh": float(c.sum() * h),
