@@ -142,9 +142,76 @@ def bench_grid(feeder_name: str, periods: int) -> dict:
     }
 
 
+def station_case(n_ev: int, milp: bool = False, seed: int = 11):
+    """Seed 001-style overnight lot of ``n_ev`` EVs, 96 x 15 min, V2G, a transformer of
+    5 kW per EV; ``milp``: charge/discharge exclusiveness and ports for 40 % of the EVs."""
+    from gridv2g.fleet import seed001_lot
+    from gridv2g.problems.station import Prices, StationData, StationSpec
+
+    horizon = Horizon(pd.Timestamp("2024-01-01 12:00"), 96, 15)
+    sessions = seed001_lot(n=n_ev, seed=seed, day="2024-01-01")
+    idx = horizon.index
+    buy = price_shape("caiso", horizon)
+    limit = pd.DataFrame({"lot": 5.0 * n_ev}, index=idx)
+    ports = float(max(1, round(0.4 * n_ev))) if milp else np.nan
+    spec = StationSpec(
+        stations=pd.DataFrame({"ports": [ports]}, index=pd.Index(["lot"], name="station")),
+        p_import_max_kw=limit,
+        p_export_max_kw=limit,
+    )
+    zero = pd.Series(0.0, index=idx)
+    return StationData(
+        horizon=horizon,
+        sessions=sessions,
+        stations=spec,
+        prices=Prices(buy=buy, sell=buy, tariff=zero, v2g_pay=zero),
+        degradation_per_kwh=0.02,
+        exclusive=milp,
+        soft_target=milp,  # fewer ports than EVs: targets may not all be reachable
+        shortfall_penalty_per_kwh=1.0,
+    )
+
+
+def bench_station(n_ev: int, milp: bool = False, time_limit_s: float = 300.0) -> dict:
+    """One record: build / compile / solver seconds of a station LP or MILP."""
+    from gridv2g.problems.station import StationSchedule
+
+    data = station_case(n_ev, milp)
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    sched = StationSchedule(data)
+    options = {"time_limit": time_limit_s} if milp else {}
+    result = sched.solve(**options)
+    wall = time.perf_counter() - t0
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    t = sched.timings
+    return {
+        "name": f"station_{n_ev}ev_x96_{'milp' if milp else 'lp'}",
+        "seconds": {
+            "build": t["build_s"],
+            "compile": t["compile_s"],
+            "solver": t["solve_s"],
+            "total": t["build_s"] + t["total_s"],
+            "result_tables": wall - t["build_s"] - t["total_s"],
+        },
+        "ratios": {"total_over_solver": (t["build_s"] + t["total_s"]) / t["solve_s"]},
+        "peak_memory_mb": peak / 2**20,
+        "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0,
+        "figures": {
+            "solver": result.summary["solver"],
+            "status": result.summary["status"],
+            "mip_gap": result.summary["mip_gap"],
+            "savings_vs_uncontrolled_percent": result.summary["savings_vs_uncontrolled_percent"],
+            "variables": int(sum(v.size for v in sched.problem.variables())),
+        },
+    }
+
+
 def run(quick: bool = False, json_path: str | Path | None = None, echo=print) -> list[dict]:
-    """Run the benchmarks (``quick``: 24 periods only); print a table, write JSON records."""
+    """Run the benchmarks (``quick``: 24 periods, small fleets); print, write JSON records."""
     plan = [("ieee33", 24), ("ieee123", 24)] if quick else [("ieee33", 96), ("ieee123", 96)]
+    stations = [(50, False), (50, True)] if quick else [(500, False), (5000, False), (50, True)]
     records = []
     for feeder_name, periods in plan:
         record = bench_grid(feeder_name, periods)
@@ -158,6 +225,17 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"AC replay {s['replay_warm']:.3f} s warm ({s['replay_cold']:.3f} s cold); "
             f"peak {record['peak_memory_mb']:.0f} MB"
         )
+    for n_ev, milp in stations:
+        record = bench_station(n_ev, milp)
+        records.append(record)
+        s, f = record["seconds"], record["figures"]
+        gap = f" (MIP gap {f['mip_gap']:.2g})" if f["mip_gap"] is not None else ""
+        echo(
+            f"{record['name']:>26s}: build {s['build']:.3f} s, compile {s['compile']:.3f} s, "
+            f"solver {s['solver']:.3f} s ({f['solver']}, {f['status']}{gap}), total "
+            f"{s['total']:.3f} s; {f['variables']} variables; "
+            f"peak {record['peak_memory_mb']:.0f} MB"
+        )
     if json_path is not None:
-        Path(json_path).write_text(json.dumps(records, indent=2) + "\n")
+        Path(json_path).write_text(json.dumps(records, indent=2, default=str) + "\n")
     return records

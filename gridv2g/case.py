@@ -476,21 +476,30 @@ def station_data(case: StationCase):
     if spec.csv is not None:
         sessions = fleet.read_sessions(case.path(spec.csv), stations=names, horizon=horizon)
     else:
-        sampler = getattr(
-            fleet, {"seed001_lot": "seed001_lot"}.get(spec.sampler, f"sample_{spec.sampler}")
-        )
+        import inspect
+
+        name = "seed001_lot" if spec.sampler == "seed001_lot" else f"sample_{spec.sampler}"
+        sampler = getattr(fleet, name)
+        accepted = inspect.signature(sampler).parameters
         kwargs = dict(spec.options)
         if spec.n is not None:
             kwargs["n"] = spec.n
         kwargs["seed"] = spec.seed
         kwargs["day"] = spec.day or str(horizon.start.date())
-        try:
-            sessions = sampler(**kwargs)
-        except TypeError as exc:
+        if "step_min" in accepted:
+            # times on the period grid: a session is then plugged for whole periods only
+            kwargs.setdefault("step_min", horizon.minutes)
+        if spec.station is not None and "station" in accepted:
+            kwargs["station"] = spec.station
+        unknown = sorted(set(kwargs) - set(accepted))
+        if unknown:
             raise CaseError(
-                f"case '{case.name}': sessions sampler '{spec.sampler}': {exc}"
-            ) from None
-        sessions = sessions.assign(station=spec.station or names[0])
+                f"case '{case.name}': sessions sampler '{spec.sampler}' takes no {unknown}; "
+                f"it takes {sorted(accepted)}"
+            )
+        sessions = sampler(**kwargs)
+        if not set(sessions.station) <= set(names) and spec.station is None and len(names) == 1:
+            sessions = sessions.assign(station=names[0])
         fleet.check_sessions(sessions, stations=names, horizon=horizon, source=spec.sampler)
 
     idx = horizon.index

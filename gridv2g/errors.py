@@ -19,6 +19,11 @@ class ProfileError(GridV2GError, ValueError):
     """A time profile is missing, incomplete, NaN, negative or at the wrong resolution."""
 
 
+class SessionError(GridV2GError, ValueError):
+    """EV session data is inconsistent or physically impossible; the message names the EV ids
+    and the numbers."""
+
+
 class OpenDSSError(GridV2GError, RuntimeError):
     """OpenDSS could not compile or solve a model; carries OpenDSS's own message and the file."""
 
