@@ -258,3 +258,19 @@ def test_hard_mode_infeasibility_names_the_evs():
     assert (table.shortfall_kwh > 0).all()
     msg = str(err.value)
     assert "EV ev" in msg and "short by" in msg and "import limit binding" in msg
+
+
+def test_run_command_on_a_station_case(tmp_path):
+    from typer.testing import CliRunner
+
+    from gridv2g.cli import app
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(
+        app, ["run", str(CASES / "lot20_seed001.yaml"), "--out", str(out), "--csv"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "savings_vs_uncontrolled_percent" in result.output
+    for name in ("res_ev.csv", "res_station.csv", "res_ev_summary.csv", "summary.json"):
+        assert (out / name).is_file()
+    assert (out / "station_power.png").is_file()
