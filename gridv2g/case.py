@@ -66,17 +66,17 @@ class FeederSpec(_Model):
 
 
 class DERSpec(_Model):
-    name: str
-    kind: Literal["pv", "wind"]
-    bus: str
+    name: str = Field(description="unit name")
+    kind: Literal["pv", "wind"] = Field(description="device class (reactive switch per class)")
+    bus: str = Field(description="feeder bus name")
     s_kva: float = Field(gt=0, description="inverter rating [kVA]")
     availability: ProfileSpec = Field(description="available power, per unit of s_kva")
     pf_min: float = Field(0.0, ge=0, le=1, description="minimum power factor (0 = none)")
 
 
 class StationSlotSpec(_Model):
-    name: str
-    bus: str
+    name: str = Field(description="slot name")
+    bus: str = Field(description="feeder bus name")
     s_kva: float = Field(gt=0, description="converter rating [kVA]")
     p_kw: ProfileSpec | None = Field(None, description="fixed consumption profile [kW]")
     p_min_kw: float | None = Field(None, description="lower bound if p is a variable [kW]")
@@ -91,17 +91,17 @@ class StationSlotSpec(_Model):
 
 
 class ReactiveSpec(_Model):
-    pv: bool = True
-    wind: bool = True
-    station: bool = True
+    pv: bool = Field(True, description="PV inverters dispatch reactive power")
+    wind: bool = Field(True, description="wind inverters dispatch reactive power")
+    station: bool = Field(True, description="station converters dispatch reactive power")
 
 
 class OptionsSpec(_Model):
     reactive: ReactiveSpec = Field(default_factory=ReactiveSpec, description="Q dispatch")
     curtailment: bool = Field(True, description="DER may produce less than available")
-    curtailment_cost_per_kwh: float = Field(0.0, ge=0)
-    vmin_pu: float = Field(0.95, gt=0)
-    vmax_pu: float = Field(1.05, gt=0)
+    curtailment_cost_per_kwh: float = Field(0.0, ge=0, description="per kWh curtailed")
+    vmin_pu: float = Field(0.95, gt=0, description="lower voltage limit [pu]")
+    vmax_pu: float = Field(1.05, gt=0, description="upper voltage limit [pu]")
     v_source_pu: float | None = Field(None, gt=0, description="default: the feeder's source")
     bus_v_limits: dict[str, tuple[float, float]] = Field(
         default_factory=dict, description="{bus: [vmin_pu, vmax_pu]} overrides"
@@ -118,18 +118,22 @@ class ObjectiveSpec(_Model):
 
 
 class SolverSpec(_Model):
-    name: str = "CLARABEL"
-    options: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    name: str = Field("CLARABEL", description="any installed CVXPY solver")
+    options: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="passed to the solver"
+    )
 
 
 class Case(_Model):
     """A gridv2g case (see the module docstring)."""
 
-    name: str
-    description: str = ""
-    problem: Literal["co_optimize"] = "co_optimize"
-    feeder: FeederSpec
-    horizon: HorizonSpec = Field(default_factory=HorizonSpec)
+    name: str = Field(description="case name, used for output folders")
+    description: str = Field("", description="free text")
+    problem: Literal["co_optimize"] = Field(
+        "co_optimize", description="grid co-optimization (DistFlow SOCP + DER + stations)"
+    )
+    feeder: FeederSpec = Field(description="shipped name (ieee33, ieee123) or a source")
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
     load: ProfileSpec = Field(
         default_factory=lambda: ProfileSpec(constant=1.0),
         description="base-load multiplier of each bus's nominal load",
@@ -137,11 +141,15 @@ class Case(_Model):
     prices: ProfileSpec = Field(
         default_factory=lambda: ProfileSpec(shape="flat"), description="energy price per kWh"
     )
-    der: list[DERSpec] = Field(default_factory=list)
-    stations: list[StationSlotSpec] = Field(default_factory=list)
-    options: OptionsSpec = Field(default_factory=OptionsSpec)
-    objective: ObjectiveSpec = Field(default_factory=lambda: ObjectiveSpec(losses=1.0))
-    solver: SolverSpec = Field(default_factory=SolverSpec)
+    der: list[DERSpec] = Field(default_factory=list, description="PV and wind inverters")
+    stations: list[StationSlotSpec] = Field(
+        default_factory=list, description="station converter slots on the feeder"
+    )
+    options: OptionsSpec = Field(default_factory=OptionsSpec, description="limits, switches")
+    objective: ObjectiveSpec = Field(
+        default_factory=lambda: ObjectiveSpec(losses=1.0), description="weighted terms"
+    )
+    solver: SolverSpec = Field(default_factory=SolverSpec, description="solver and options")
     #: folder against which relative paths resolve (set by load_case)
     base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
 
@@ -173,30 +181,32 @@ class SessionsSpec(_Model):
 
 
 class ChargerSpec(_Model):
-    name: str
+    name: str = Field(description="charger name, referenced by the sessions' charger column")
     p_max_kw: float = Field(gt=0, description="converter rating shared by its ports [kW]")
 
 
 class ESSSpec(_Model):
     e_kwh: float = Field(gt=0, description="energy capacity [kWh]")
     p_kw: float = Field(gt=0, description="charge and discharge power limit [kW]")
-    eta_charge: float = Field(0.95, gt=0, le=1)
-    eta_discharge: float = Field(0.95, gt=0, le=1)
-    soc_min: float = Field(0.1, ge=0, le=1)
-    soc_max: float = Field(0.9, ge=0, le=1)
-    soc_initial: float = Field(0.5, ge=0, le=1)
+    eta_charge: float = Field(0.95, gt=0, le=1, description="charging efficiency")
+    eta_discharge: float = Field(0.95, gt=0, le=1, description="discharging efficiency")
+    soc_min: float = Field(0.1, ge=0, le=1, description="lowest state of charge [share]")
+    soc_max: float = Field(0.9, ge=0, le=1, description="highest state of charge [share]")
+    soc_initial: float = Field(0.5, ge=0, le=1, description="at the start [share]")
     end_rule: Literal["cyclic", "equal", "free"] = Field(
         "cyclic", description="end-of-horizon SOC: >= start (cyclic), == start, or free"
     )
 
 
 class StationSiteSpec(_Model):
-    name: str
+    name: str = Field(description="station name, referenced by the sessions' station column")
     ports: int | None = Field(None, ge=0, description="charging ports (default: one per EV)")
     p_import_max_kw: ProfileSpec | None = Field(None, description="net import limit [kW]")
     p_export_max_kw: ProfileSpec | None = Field(None, description="net export limit [kW]")
-    chargers: list[ChargerSpec] = Field(default_factory=list)
-    ess: ESSSpec | None = None
+    chargers: list[ChargerSpec] = Field(
+        default_factory=list, description="converters whose ports share a power limit"
+    )
+    ess: ESSSpec | None = Field(None, description="station storage")
 
 
 class StationPricesSpec(_Model):
@@ -212,31 +222,41 @@ class StationObjectiveSpec(_Model):
 
 
 class StationOptionsSpec(_Model):
-    target: Literal["hard", "soft"] = "hard"
+    target: Literal["hard", "soft"] = Field(
+        "hard", description="departure energy: hard constraint or penalised shortfall"
+    )
     shortfall_penalty_per_kwh: float = Field(1.0, ge=0, description="rho, soft targets")
     exclusive: bool = Field(False, description="charge/discharge exclusiveness (MILP)")
     v2g: bool = Field(True, description="allow discharge where the session allows it")
-    ess_exclusive: bool = False
+    ess_exclusive: bool = Field(False, description="storage charge/discharge exclusive")
 
 
 class StationSolverSpec(_Model):
     name: str | None = Field(None, description="default: CLARABEL for LP, HIGHS for MILP")
-    options: dict[str, float | int | str | bool] = Field(default_factory=dict)
+    options: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="passed to the solver"
+    )
 
 
 class StationCase(_Model):
     """A station-only case: EV sessions, stations, prices, objective (no feeder)."""
 
-    name: str
-    description: str = ""
-    problem: Literal["schedule_station"]
-    horizon: HorizonSpec = Field(default_factory=HorizonSpec)
-    prices: StationPricesSpec
-    sessions: SessionsSpec
-    stations: list[StationSiteSpec] = Field(min_length=1)
-    objective: StationObjectiveSpec = Field(default_factory=StationObjectiveSpec)
-    options: StationOptionsSpec = Field(default_factory=StationOptionsSpec)
-    solver: StationSolverSpec = Field(default_factory=StationSolverSpec)
+    name: str = Field(description="case name, used for output folders")
+    description: str = Field("", description="free text")
+    problem: Literal["schedule_station"] = Field(description="station scheduling, no feeder")
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
+    prices: StationPricesSpec = Field(description="price signals [per kWh]")
+    sessions: SessionsSpec = Field(description="EV sessions: CSV or sampler")
+    stations: list[StationSiteSpec] = Field(min_length=1, description="the stations")
+    objective: StationObjectiveSpec = Field(
+        default_factory=StationObjectiveSpec, description="cost or profit"
+    )
+    options: StationOptionsSpec = Field(
+        default_factory=StationOptionsSpec, description="targets, V2G, integer options"
+    )
+    solver: StationSolverSpec = Field(
+        default_factory=StationSolverSpec, description="solver and options"
+    )
     base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
 
     def path(self, relative: str) -> Path:

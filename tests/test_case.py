@@ -119,6 +119,13 @@ def test_schema_command_prints_json_schema():
     assert grid["additionalProperties"] is False and station["additionalProperties"] is False
     # every field documents itself: units live in the descriptions
     assert "kVA" in json.dumps(schema["$defs"]["DERSpec"])
+    undocumented = [
+        f"{model}.{field}"
+        for model, spec in schema["$defs"].items()
+        for field, prop in spec.get("properties", {}).items()
+        if not prop.get("description")
+    ]
+    assert undocumented == []
 
 
 def test_run_command_writes_tables_and_validates(tmp_path):
