@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from gridv2g.case import Case, StationCase, grid_data, load_case, station_data
+from gridv2g.case import (
+    Case,
+    StationCase,
+    StochasticCase,
+    grid_data,
+    load_case,
+    station_data,
+    stochastic_data,
+)
 from gridv2g.validation import ValidationReport
 from gridv2g.validation import validate as _validate
 
 
-def solve(case: Case | StationCase, solver: str | None = None, dpp: bool = False, **options):
+def solve(
+    case: Case | StationCase | StochasticCase,
+    solver: str | None = None,
+    dpp: bool = False,
+    **options,
+):
     """Solve a case with the problem it names: a :class:`~gridv2g.result.Result` (grid) or a
     :class:`~gridv2g.problems.station.StationResult` (station only).
 
@@ -19,6 +32,10 @@ def solve(case: Case | StationCase, solver: str | None = None, dpp: bool = False
 
     if isinstance(case, StationCase):
         return schedule_station(case, solver=solver, dpp=dpp, **options)
+    if isinstance(case, StochasticCase):
+        from gridv2g.problems.stochastic import solve_stochastic
+
+        return solve_stochastic(stochastic_data(case), solver or case.solver.name or "CLARABEL")
     data = grid_data(case)
     problem = CoOptimization(data, dpp=dpp)
     return problem.solve(solver or case.solver.name, **{**case.solver.options, **options})

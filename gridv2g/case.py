@@ -264,6 +264,54 @@ class StationCase(_Model):
         return p if p.is_absolute() else Path(self.base_dir) / p
 
 
+class ScenarioSpec(_Model):
+    """Scenarios of tomorrow's EVs: count ~ Poisson(mean_evs), sessions from a sampler."""
+
+    count: int = Field(10, ge=1, description="number of scenarios S")
+    mean_evs: float = Field(gt=0, description="Poisson mean of the EV count per scenario")
+    seed: int = Field(0, description="random seed of the scenario set")
+    sampler: Literal["truncated_gaussian", "reservations"] = Field(
+        "truncated_gaussian", description="gridv2g.fleet sampler of each scenario's sessions"
+    )
+    day: str | None = Field(None, description="day the sampler draws on (default: horizon)")
+    options: dict[str, float | int | str | bool | list[float]] = Field(
+        default_factory=dict, description="further keyword arguments of the sampler"
+    )
+
+
+class StochasticCase(_Model):
+    """Two-stage stochastic station scheduling (seed 000): storage energy bought day-ahead."""
+
+    name: str = Field(description="case name, used for output folders")
+    description: str = Field("", description="free text")
+    problem: Literal["stochastic_station"] = Field(description="two-stage station scheduling")
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
+    prices: StationPricesSpec = Field(description="price signals [per kWh]")
+    day_ahead_price_per_kwh: float = Field(
+        ge=0, description="price of the storage energy bought the day before [per kWh]"
+    )
+    scenarios: ScenarioSpec = Field(description="the EV scenarios")
+    stations: list[StationSiteSpec] = Field(
+        min_length=1, max_length=1, description="the one station (it needs an ess)"
+    )
+    objective: StationObjectiveSpec = Field(
+        default_factory=lambda: StationObjectiveSpec(kind="profit"),
+        description="profit (seed 000)",
+    )
+    options: StationOptionsSpec = Field(
+        default_factory=lambda: StationOptionsSpec(target="soft"),
+        description="targets, V2G, integer options",
+    )
+    solver: StationSolverSpec = Field(
+        default_factory=StationSolverSpec, description="solver and options"
+    )
+    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
 def _line_of(node, loc) -> int | None:
     """Line (1-based) of the YAML node at ``loc`` (pydantic error location), if found."""
     line = None
@@ -308,7 +356,7 @@ def _valid_fields(model: type[BaseModel], loc) -> list[str]:
     return list(current.model_fields)
 
 
-def load_case(path: str | Path) -> Case | StationCase:
+def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
     """Read and validate a case YAML file; errors name the file, the line and the field."""
     path = Path(path)
     if not path.is_file():
@@ -322,7 +370,9 @@ def load_case(path: str | Path) -> Case | StationCase:
     if not isinstance(raw, dict):
         raise CaseError(f"{path}: a case file is a YAML mapping of fields")
     raw.setdefault("base_dir", str(path.resolve().parent))
-    model = StationCase if raw.get("problem") == "schedule_station" else Case
+    model = {"schedule_station": StationCase, "stochastic_station": StochasticCase}.get(
+        raw.get("problem"), Case
+    )
     if isinstance(raw.get("feeder"), str):
         raw["feeder"] = {"shipped": raw["feeder"]}
     try:
@@ -343,11 +393,11 @@ def load_case(path: str | Path) -> Case | StationCase:
 
 
 def case_schema() -> dict:
-    """JSON Schema of case files: a grid case (``problem: co_optimize``) or a station case
-    (``problem: schedule_station``)."""
+    """JSON Schema of case files: a grid case (``problem: co_optimize``), a station case
+    (``problem: schedule_station``) or a stochastic station case (``stochastic_station``)."""
     from pydantic import TypeAdapter
 
-    return TypeAdapter(Case | StationCase).json_schema()
+    return TypeAdapter(Case | StationCase | StochasticCase).json_schema()
 
 
 def profile_frame(case: Case, spec: ProfileSpec, horizon, column: str, kind: str) -> pd.Series:
@@ -480,18 +530,28 @@ def grid_data(case: Case, feeder=None):
     )
 
 
-def station_data(case: StationCase):
-    """Turn a validated StationCase into :class:`~gridv2g.problems.station.StationData`."""
-    from gridv2g import fleet
-    from gridv2g.problems.station import Prices, StationData, StationSpec
+def _horizon(case):
     from gridv2g.profiles import Horizon
 
     h = case.horizon
-    horizon = Horizon(start=pd.Timestamp(h.start), periods=h.periods, minutes=h.minutes)
+    return Horizon(start=pd.Timestamp(h.start), periods=h.periods, minutes=h.minutes)
+
+
+def _station_names(case) -> list[str]:
     names = [s.name for s in case.stations]
     dup = sorted({n for n in names if names.count(n) > 1})
     if dup:
         raise CaseError(f"case '{case.name}': duplicate station name(s) {dup}")
+    return names
+
+
+def station_data(case: StationCase):
+    """Turn a validated StationCase into :class:`~gridv2g.problems.station.StationData`."""
+    from gridv2g import fleet
+    from gridv2g.problems.station import StationData
+
+    horizon = _horizon(case)
+    names = _station_names(case)
     spec = case.sessions
     if spec.csv is not None:
         sessions = fleet.read_sessions(case.path(spec.csv), stations=names, horizon=horizon)
@@ -522,6 +582,28 @@ def station_data(case: StationCase):
             sessions = sessions.assign(station=names[0])
         fleet.check_sessions(sessions, stations=names, horizon=horizon, source=spec.sampler)
 
+    stations, prices = station_spec_and_prices(case, horizon)
+    opt = case.options
+    return StationData(
+        horizon=horizon,
+        sessions=sessions,
+        stations=stations,
+        prices=prices,
+        objective=case.objective.kind,
+        degradation_per_kwh=case.objective.degradation_per_kwh,
+        soft_target=opt.target == "soft",
+        shortfall_penalty_per_kwh=opt.shortfall_penalty_per_kwh,
+        exclusive=opt.exclusive,
+        v2g=opt.v2g,
+        ess_exclusive=opt.ess_exclusive,
+    )
+
+
+def station_spec_and_prices(case, horizon):
+    """StationSpec and Prices of a station or stochastic case, on ``horizon``."""
+    from gridv2g.problems.station import Prices, StationSpec
+
+    names = _station_names(case)
     idx = horizon.index
 
     def limit(p, column):
@@ -559,23 +641,54 @@ def station_data(case: StationCase):
         tariff=price(case.prices.tariff, "tariff_per_kwh", zero),
         v2g_pay=price(case.prices.v2g_pay, "v2g_pay_per_kwh", zero),
     )
+    spec = StationSpec(
+        stations=stations, p_import_max_kw=imp, p_export_max_kw=exp, chargers=chargers, ess=ess
+    )
+    return spec, prices
+
+
+def stochastic_data(case: StochasticCase):
+    """Turn a StochasticCase into :class:`~gridv2g.problems.stochastic.StochasticData`."""
+    import dataclasses
+
+    from gridv2g import fleet
+    from gridv2g.problems.station import StationData
+    from gridv2g.problems.stochastic import StochasticData, mean_scenario, sample_scenarios
+
+    horizon = _horizon(case)
+    stations, prices = station_spec_and_prices(case, horizon)
+    if stations.ess is None:
+        raise CaseError(f"case '{case.name}': the station needs an ess (the first stage)")
+    name = case.stations[0].name
+    spec = case.scenarios
+    kwargs = {
+        "day": spec.day or str(horizon.start.date()),
+        "station": name,
+        "step_min": horizon.minutes,
+        **spec.options,
+    }
+    sampler = getattr(fleet, f"sample_{spec.sampler}")
+    scenarios = sample_scenarios(spec.count, spec.mean_evs, spec.seed, sampler, **kwargs)
+    for k, table in enumerate(scenarios):
+        fleet.check_sessions(table, stations=[name], horizon=horizon, source=f"scenario {k}")
+    ranges = {k: v for k, v in kwargs.items() if k not in ("station", "step_min", "day")}
+    mean = mean_scenario(spec.mean_evs, kwargs["day"], name, horizon.minutes, **ranges)
     opt = case.options
-    return StationData(
+    base = StationData(
         horizon=horizon,
-        sessions=sessions,
-        stations=StationSpec(
-            stations=stations,
-            p_import_max_kw=imp,
-            p_export_max_kw=exp,
-            chargers=chargers,
-            ess=ess,
-        ),
+        sessions=mean,
+        stations=stations,
         prices=prices,
-        objective=case.objective.kind,
+        objective="profit",
         degradation_per_kwh=case.objective.degradation_per_kwh,
         soft_target=opt.target == "soft",
         shortfall_penalty_per_kwh=opt.shortfall_penalty_per_kwh,
         exclusive=opt.exclusive,
         v2g=opt.v2g,
-        ess_exclusive=opt.ess_exclusive,
+    )
+    return StochasticData(
+        base=dataclasses.replace(base),
+        scenarios=scenarios,
+        mean_sessions=mean,
+        day_ahead_price_per_kwh=case.day_ahead_price_per_kwh,
     )

@@ -52,7 +52,11 @@ def run(
     folder = Path(out or Path("out") / loaded.name)
     result.to_dir(folder, fmt="csv" if csv else "parquet")
     typer.echo(f"== {loaded.name}: {loaded.description}")
-    if loaded.problem == "schedule_station":
+    if loaded.problem == "stochastic_station":
+        keys = ["status", "scenarios", "evs_per_scenario_mean", "rp", "eev", "ws", "vss"]
+        keys += ["evpi", "e0_kwh", "e0_mean_value_kwh", "rp_seconds"]
+        check = False
+    elif loaded.problem == "schedule_station":
         keys = ["status", "solver", "objective", "cost", "revenue", "profit"]
         keys += ["uncontrolled_cost", "savings_vs_uncontrolled", "savings_vs_uncontrolled_percent"]
         keys += ["uncontrolled_profit", "profit_gain_vs_uncontrolled"]

@@ -117,11 +117,14 @@ def station_block(
     soft_target: bool = False,
     exclusive: bool = False,
     ess: ESSArrays | None = None,
+    ess_initial_kwh: cp.Expression | None = None,
 ) -> StationBlock:
     """Build the block. ``ports``: per station (``inf`` = one per EV, no binaries);
     ``charger_p_max_kw`` per shared charger. The import/export limits are Parameters
     ``params["p_import_max_kw"]`` / ``["p_export_max_kw"]`` (station x period; ``inf`` is
-    not allowed in a Parameter, use a large number for "none")."""
+    not allowed in a Parameter, use a large number for "none"). ``ess_initial_kwh``: the
+    storage energy at the start as an expression (e.g. a first-stage decision of a two-stage
+    model); default ``soc_initial * e_kwh``."""
     n, T = ev.mask.shape
     mask = ev.mask.astype(float)
     pc = ev.p_charge_max_kw[:, None] * mask
@@ -201,7 +204,8 @@ def station_block(
                 cp.multiply(ess.eta_charge[:, None], ess_c)
                 - cp.multiply(1.0 / ess.eta_discharge[:, None], ess_d)
             ),
-            ess_e[:, 0] == ess.soc_initial * ess.e_kwh,
+            ess_e[:, 0]
+            == (ess.soc_initial * ess.e_kwh if ess_initial_kwh is None else ess_initial_kwh),
         ]
         cons["ess-energy_bounds"] = [
             ess_e >= (ess.soc_min * ess.e_kwh)[:, None],
