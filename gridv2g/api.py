@@ -42,9 +42,26 @@ def solve(
 
 
 def schedule_station(case: StationCase, solver: str | None = None, dpp: bool = False, **options):
-    """Schedule the EVs of a station-only case (LP, or MILP with exclusiveness / ports)."""
+    """Schedule the EVs of a station-only case (LP, or MILP with exclusiveness / ports), or
+    control it with a rolling horizon if the case has an ``mpc`` section."""
     from gridv2g.problems.station import StationSchedule
 
+    if case.mpc is not None:
+        from gridv2g.problems.mpc import RollingHorizon, compare_with_perfect_foresight
+
+        data = station_data(case)
+        name = solver or case.solver.name or "CLARABEL"
+        if case.mpc.compare:
+            cmp = compare_with_perfect_foresight(
+                data, case.mpc.window, name, penalty=case.mpc.penalty_per_kwh
+            )
+            result = cmp.mpc
+            result.summary["perfect_foresight_cost"] = float(cmp.table.cost["perfect_foresight"])
+            result.summary["cost_vs_perfect_foresight_percent"] = float(
+                cmp.table.cost_vs_perfect_foresight_percent["mpc"]
+            )
+            return result
+        return RollingHorizon(data, case.mpc.window, case.mpc.penalty_per_kwh).run(name)
     sched = StationSchedule(station_data(case), dpp=dpp)
     return sched.solve(solver or case.solver.name, **{**case.solver.options, **options})
 

@@ -245,6 +245,49 @@ def bench_station(n_ev: int, milp: bool = False, time_limit_s: float = 300.0) ->
     }
 
 
+def bench_mpc(n_ev: int, rebuild_steps: int = 3) -> dict:
+    """Rolling-horizon control of an ``n_ev`` lot over 96 periods: the per-step re-solve with
+    Parameters against rebuilding (build + compile + solve) the problem at each step."""
+    from gridv2g.problems.mpc import RollingHorizon
+
+    data = station_case(n_ev)
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        mpc = RollingHorizon(data)
+        result = mpc.run(progress=False)
+        wall = time.perf_counter() - t0
+    # rebuild per step, timed on a few steps once every EV has arrived (full-size problems)
+    k0 = int(mpc._a.max())
+    energy = result.res_ev.e_kwh.unstack("ev")[data.sessions.index].to_numpy().T
+    rebuild = []
+    for k in range(k0, k0 + rebuild_steps):
+        t1 = time.perf_counter()
+        fresh = RollingHorizon(data)
+        fresh.set_step(k, energy[:, k - 1])
+        fresh.problem.solve(solver="CLARABEL", ignore_dpp=True)  # the fastest one-shot path
+        rebuild.append(time.perf_counter() - t1)
+    s = result.summary
+    return {
+        "name": f"mpc_{n_ev}ev_x96",
+        "seconds": {
+            "build": s["build_s"],
+            "first_step": s["first_step_s"],
+            "resolve_per_step": s["resolve_mean_s"],
+            "rebuild_per_step": float(np.mean(rebuild)),
+            "total": wall,
+        },
+        "ratios": {"rebuild_over_resolve": float(np.mean(rebuild)) / s["resolve_mean_s"]},
+        "peak_memory_mb": mem.delta_mb,
+        "peak_rss_mb": mem.peak_mb,
+        "figures": {
+            "solves": s["solves"],
+            "cost": s["cost"],
+            "shortfall_kwh": s["shortfall_kwh"],
+            "savings_vs_uncontrolled_percent": s["savings_vs_uncontrolled_percent"],
+        },
+    }
+
+
 def run(quick: bool = False, json_path: str | Path | None = None, echo=print) -> list[dict]:
     """Run the benchmarks (``quick``: 24 periods, small fleets); print, write JSON records."""
     plan = [("ieee33", 24), ("ieee123", 24)] if quick else [("ieee33", 96), ("ieee123", 96)]
@@ -273,6 +316,15 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"{s['total']:.3f} s; {f['variables']} variables; "
             f"RSS peak {record['peak_rss_mb']:.0f} MB (+{record['peak_memory_mb']:.0f} MB)"
         )
+    record = bench_mpc(50 if quick else 500)
+    records.append(record)
+    s = record["seconds"]
+    echo(
+        f"{record['name']:>26s}: {record['figures']['solves']} solves, re-solve "
+        f"{s['resolve_per_step']:.3f} s per step vs rebuild {s['rebuild_per_step']:.3f} s "
+        f"(x{record['ratios']['rebuild_over_resolve']:.2f}); first step {s['first_step']:.3f} s, "
+        f"total {s['total']:.1f} s; RSS peak {record['peak_rss_mb']:.0f} MB"
+    )
     if json_path is not None:
         Path(json_path).write_text(json.dumps(records, indent=2, default=str) + "\n")
     return records

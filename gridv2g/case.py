@@ -238,6 +238,14 @@ class StationSolverSpec(_Model):
     )
 
 
+class MPCSpec(_Model):
+    """Rolling-horizon control instead of one day-ahead optimization (seed 001)."""
+
+    window: int | None = Field(None, ge=1, description="periods looked ahead (default: horizon)")
+    penalty_per_kwh: float = Field(10.0, gt=0, description="shortfall penalty [per kWh]")
+    compare: bool = Field(True, description="also solve perfect foresight and the baseline")
+
+
 class StationCase(_Model):
     """A station-only case: EV sessions, stations, prices, objective (no feeder)."""
 
@@ -257,6 +265,7 @@ class StationCase(_Model):
     solver: StationSolverSpec = Field(
         default_factory=StationSolverSpec, description="solver and options"
     )
+    mpc: MPCSpec | None = Field(None, description="run as rolling-horizon control")
     base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
 
     def path(self, relative: str) -> Path:

@@ -56,6 +56,13 @@ def run(
         keys = ["status", "scenarios", "evs_per_scenario_mean", "rp", "eev", "ws", "vss"]
         keys += ["evpi", "e0_kwh", "e0_mean_value_kwh", "rp_seconds"]
         check = False
+    elif loaded.problem == "schedule_station" and loaded.mpc is not None:
+        keys = ["cost", "uncontrolled_cost", "savings_vs_uncontrolled_percent", "shortfall_kwh"]
+        keys += ["peak_kw", "steps", "window", "build_s", "first_step_s", "resolve_mean_s"]
+        keys += ["total_solve_s"]
+        if loaded.mpc.compare:
+            keys += ["perfect_foresight_cost", "cost_vs_perfect_foresight_percent"]
+        check = False
     elif loaded.problem == "schedule_station":
         keys = ["status", "solver", "objective", "cost", "revenue", "profit"]
         keys += ["uncontrolled_cost", "savings_vs_uncontrolled", "savings_vs_uncontrolled_percent"]
