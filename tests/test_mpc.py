@@ -77,3 +77,18 @@ def test_window_shorter_than_the_stay_still_meets_targets():
     data = dataclasses.replace(data)
     result = RollingHorizon(data, window=6).run(progress=False)
     assert result.summary["shortfall_kwh"] == pytest.approx(0.0, abs=1e-4)
+
+
+def test_run_command_on_an_mpc_case(tmp_path):
+    from typer.testing import CliRunner
+
+    from gridv2g.cli import app
+
+    text = (CASES / "lot20_seed001.yaml").read_text() + "mpc: {window: 12}\n"
+    case = tmp_path / "lot20_mpc.yaml"
+    case.write_text(text)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(case), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "cost_vs_perfect_foresight_percent" in result.output
+    assert (out / "station_power.png").is_file() and (out / "res_ev.parquet").is_file()

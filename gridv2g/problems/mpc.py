@@ -170,8 +170,8 @@ class RollingHorizon:
         )
         figures = money(self.data, c_applied, d_applied, net)
         base = uncontrolled(self.data)
-        base_net = station_tables(self.data, ev, base["c"], base["d"], base["e"])[3]
-        base_money = money(self.data, base["c"], base["d"], base_net)
+        base_tables = station_tables(self.data, ev, base["c"], base["d"], base["e"])
+        base_money = money(self.data, base["c"], base["d"], base_tables[3])
         summary = {
             **figures,
             "uncontrolled_cost": base_money["cost"],
@@ -194,7 +194,7 @@ class RollingHorizon:
             res_station=res_station,
             res_ev_summary=res_ev_summary,
             summary=summary,
-            baseline={"money": base_money},
+            baseline={"money": base_money, "res_station": base_tables[1]},
             problem=self,
         )
 
