@@ -40,28 +40,40 @@ def run_solver(co, solver: str = DEFAULT_SOLVER, diagnose_infeasible: bool = Tru
     """Solve ``co.problem``; record ``compile_s``, ``solve_s`` (the solver's own time) and
     ``total_s`` in ``co.timings``. Raises InfeasibleError (with a diagnosis) or SolveError."""
     name = check_solver(solver)
-    t0 = time.perf_counter()
-    try:
-        co.problem.solve(
-            solver=name, ignore_dpp=not co.dpp, **{**DEFAULT_OPTIONS.get(name, {}), **options}
-        )
-    except cp.SolverError as exc:
-        raise SolveError(f"{name} failed on '{co.data.feeder.name}': {exc}") from None
-    total = time.perf_counter() - t0
-    stats = co.problem.solver_stats
-    compile_s = float(getattr(co.problem, "compilation_time", None) or 0.0)
-    solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
-    co.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
-    status = co.problem.status
+    status = timed_solve(co, name, f"'{co.data.feeder.name}'", **options)
     if status in _INFEASIBLE:
         if not diagnose_infeasible:
             raise InfeasibleError(f"{name}: problem infeasible ({status})")
         table = diagnose(co.data, name)
         raise InfeasibleError(describe(table), diagnosis=table)
+    check_status(name, status)
+
+
+def timed_solve(model, name: str, what: str, **options) -> str:
+    """Solve ``model.problem`` with the solver's default options merged in; record
+    ``compile_s``, ``solve_s`` (the solver's own time) and ``total_s`` in ``model.timings``;
+    return the status. A solver failure becomes SolveError naming ``what`` was solved."""
+    t0 = time.perf_counter()
+    try:
+        model.problem.solve(
+            solver=name, ignore_dpp=not model.dpp, **{**DEFAULT_OPTIONS.get(name, {}), **options}
+        )
+    except cp.SolverError as exc:
+        raise SolveError(f"{name} failed on {what}: {exc}") from None
+    total = time.perf_counter() - t0
+    stats = model.problem.solver_stats
+    compile_s = float(getattr(model.problem, "compilation_time", None) or 0.0)
+    solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
+    model.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
+    return model.problem.status
+
+
+def check_status(name: str, status: str) -> None:
+    """Unbounded and failed solves raise SolveError; an inaccurate one warns."""
     if status in _UNBOUNDED:
         raise SolveError(f"{name}: problem unbounded ({status}); check the objective weights")
     if status == cp.OPTIMAL_INACCURATE:
-        warnings.warn(f"{name}: solution inaccurate", GridV2GWarning, stacklevel=3)
+        warnings.warn(f"{name}: solution inaccurate", GridV2GWarning, stacklevel=4)
     elif status != cp.OPTIMAL:
         raise SolveError(f"{name}: no solution (status {status})")
 
@@ -145,27 +157,12 @@ def run_station_solver(sched, solver: str, **options) -> None:
     name = check_solver(solver)
     if sched.integer and name not in ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS"):
         raise GridV2GError(f"{name} cannot solve a MILP (exclusiveness / ports); use HIGHS")
-    t0 = time.perf_counter()
-    try:
-        sched.problem.solve(solver=name, ignore_dpp=not sched.dpp, **options)
-    except cp.SolverError as exc:
-        raise SolveError(f"{name} failed on the station problem: {exc}") from None
-    stats = sched.problem.solver_stats
-    total = time.perf_counter() - t0
-    compile_s = float(getattr(sched.problem, "compilation_time", None) or 0.0)
-    solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
-    sched.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
+    status = timed_solve(sched, name, "the station problem", **options)
     sched.timings["mip_gap"] = _mip_gap(sched.problem) if sched.integer else None
-    status = sched.problem.status
     if status in _INFEASIBLE:
         table = diagnose_station(sched.data, name)
         raise InfeasibleError(describe_station(table), diagnosis=table)
-    if status in _UNBOUNDED:
-        raise SolveError(f"{name}: station problem unbounded ({status})")
-    if status == cp.OPTIMAL_INACCURATE:
-        warnings.warn(f"{name}: solution inaccurate", GridV2GWarning, stacklevel=3)
-    elif status != cp.OPTIMAL:
-        raise SolveError(f"{name}: no solution (status {status})")
+    check_status(name, status)
 
 
 def _mip_gap(problem) -> float | None:
