@@ -54,10 +54,17 @@ def timed_solve(model, name: str, what: str, **options) -> str:
     ``compile_s``, ``solve_s`` (the solver's own time) and ``total_s`` in ``model.timings``;
     return the status. A solver failure becomes SolveError naming ``what`` was solved."""
     t0 = time.perf_counter()
+    tightened = {k: v for k, v in DEFAULT_OPTIONS.get(name, {}).items() if k not in options}
     try:
-        model.problem.solve(
-            solver=name, ignore_dpp=not model.dpp, **{**DEFAULT_OPTIONS.get(name, {}), **options}
-        )
+        with warnings.catch_warnings():
+            if tightened:  # an inaccurate first try is handled below, not reported
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            model.problem.solve(solver=name, ignore_dpp=not model.dpp, **{**tightened, **options})
+        if model.problem.status == cp.OPTIMAL_INACCURATE and tightened:
+            # our tightened tolerance was out of reach (degenerate optimum): the solver's own
+            # defaults then give a clean optimum
+            model.problem.solve(solver=name, ignore_dpp=not model.dpp, **options)
+            model.timings["tolerance_relaxed"] = True
     except cp.SolverError as exc:
         raise SolveError(f"{name} failed on {what}: {exc}") from None
     total = time.perf_counter() - t0

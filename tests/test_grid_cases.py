@@ -61,3 +61,35 @@ def test_reactive_dispatch_lowers_losses(feeder):
     assert off.res_der.q_kvar.abs().max() < 1e-6
     assert on.res_der.q_kvar.abs().max() > 1.0
     assert on.summary["losses_kwh"] < off.summary["losses_kwh"] * (1 - 1e-3)
+
+
+def test_power_factor_limit_holds():
+    data = grid_case("ieee33", 24)
+    data.der.units["pf_min"] = 0.95
+    result = CoOptimization(data, dpp=False).solve()
+    der = result.res_der
+    k = (1 - 0.95**2) ** 0.5 / 0.95  # tan(acos(0.95))
+    assert (der.q_kvar.abs() <= k * der.p_kw + 1e-4).all()
+    assert (der.q_kvar.abs() > 0.5 * k * der.p_kw).any()  # the limit binds somewhere
+
+
+def test_voltage_deviation_objective_flattens_voltages():
+    losses = CoOptimization(grid_case("ieee33", 24), dpp=False).solve()
+    data = dataclasses.replace(grid_case("ieee33", 24), objective={"voltage_deviation": 1.0})
+    flat = CoOptimization(data, dpp=False).solve()
+    assert flat.summary["voltage_deviation"] < 0.9 * losses.summary["voltage_deviation"]
+    assert flat.summary["losses_kwh"] >= losses.summary["losses_kwh"] - 1e-6
+
+
+def test_curtailment_cost_trades_against_losses():
+    """With curtailment allowed and free, a losses objective curtails; priced, it curtails less."""
+    free = dataclasses.replace(grid_case("ieee33", 24), curtailment=True)
+    priced = dataclasses.replace(
+        grid_case("ieee33", 24),
+        curtailment=True,
+        curtailment_cost_per_kwh=1.0,
+        objective={"losses": 1.0, "curtailment": 1.0},
+    )
+    a = CoOptimization(free, dpp=False).solve().summary["curtailed_kwh"]
+    b = CoOptimization(priced, dpp=False).solve().summary["curtailed_kwh"]
+    assert a > 1.0 and b < 0.5 * a

@@ -282,3 +282,22 @@ def test_line_without_units_takes_its_linecode_units(tmp_path):
     assert dss.Lines.Units() == 0  # the case this test is about
     total_r = np.reshape(dss.Lines.RMatrix(), (3, 3)) * dss.Lines.Length()
     np.testing.assert_allclose(feeder.line_z_ohm("l1").real, total_r, rtol=1e-12)
+
+
+def test_other_load_models_are_mapped_with_a_warning(tmp_path):
+    master = tmp_path / "models.dss"
+    master.write_text(
+        "clear\n"
+        "new circuit.x basekv=12.47 bus1=a\n"
+        "new line.l1 bus1=a bus2=b r1=0.1 x1=0.2 r0=0.3 x0=0.6 length=1 units=km\n"
+        "new load.cvr bus1=b kw=100 kv=12.47 model=4\n"
+        "new load.zipv bus1=b kw=50 kv=12.47 model=8 zipv=[0.3 0.3 0.4 0.3 0.3 0.4 0.5]\n"
+        "new load.pq bus1=b kw=20 kv=12.47 model=1\n"
+        "set voltagebases=[12.47]\ncalcv\n"
+    )
+    with pytest.warns(GridV2GWarning) as record:
+        feeder = from_opendss(master)
+    message = " ".join(str(w.message) for w in record)
+    assert "['cvr']: model 4 (exponential) mapped to constant Z" in message
+    assert "['zipv']: model 8 (ZIPV) mapped to constant PQ" in message
+    assert feeder.load.model.to_dict() == {"cvr": "z", "zipv": "pq", "pq": "pq"}

@@ -36,7 +36,7 @@ def test_vss_and_evpi_are_non_negative(solved):
 
 
 def test_scenarios_vary_and_profits_add_up(solved):
-    data, result = solved
+    _, result = solved
     evs = result.res_scenario.evs
     assert evs.nunique() > 1  # Poisson counts differ
     assert np.mean(evs) == pytest.approx(8.0, rel=0.35)
