@@ -32,6 +32,13 @@ def solve(
 
     if isinstance(case, StationCase):
         return schedule_station(case, solver=solver, dpp=dpp, **options)
+    if getattr(case, "problem", None) == "v2a":
+        from gridv2g.case_v2a import v2a_data
+        from gridv2g.problems.v2a import V2ASchedule
+
+        return V2ASchedule(v2a_data(case)).solve(
+            solver or case.solver.name, **{**case.solver.options, **options}
+        )
     if isinstance(case, StochasticCase):
         from gridv2g.problems.stochastic import solve_stochastic
 

@@ -379,9 +379,13 @@ def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
     if not isinstance(raw, dict):
         raise CaseError(f"{path}: a case file is a YAML mapping of fields")
     raw.setdefault("base_dir", str(path.resolve().parent))
-    model = {"schedule_station": StationCase, "stochastic_station": StochasticCase}.get(
-        raw.get("problem"), Case
-    )
+    from gridv2g.case_v2a import V2ACase
+
+    model = {
+        "schedule_station": StationCase,
+        "stochastic_station": StochasticCase,
+        "v2a": V2ACase,
+    }.get(raw.get("problem"), Case)
     if isinstance(raw.get("feeder"), str):
         raw["feeder"] = {"shipped": raw["feeder"]}
     try:
@@ -403,10 +407,13 @@ def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
 
 def case_schema() -> dict:
     """JSON Schema of case files: a grid case (``problem: co_optimize``), a station case
-    (``problem: schedule_station``) or a stochastic station case (``stochastic_station``)."""
+    (``problem: schedule_station``), a stochastic station case (``stochastic_station``) or a
+    vehicle-to-anything site (``v2a``)."""
     from pydantic import TypeAdapter
 
-    return TypeAdapter(Case | StationCase | StochasticCase).json_schema()
+    from gridv2g.case_v2a import V2ACase
+
+    return TypeAdapter(Case | StationCase | StochasticCase | V2ACase).json_schema()
 
 
 def profile_frame(case: Case, spec: ProfileSpec, horizon, column: str, kind: str) -> pd.Series:

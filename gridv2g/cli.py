@@ -52,7 +52,10 @@ def run(
     folder = Path(out or Path("out") / loaded.name)
     result.to_dir(folder, fmt="csv" if csv else "parquet")
     typer.echo(f"== {loaded.name}: {loaded.description}")
-    if loaded.problem == "stochastic_station":
+    if loaded.problem == "v2a":
+        keys = [k for k in result.summary if not isinstance(result.summary[k], dict)]
+        check = False
+    elif loaded.problem == "stochastic_station":
         keys = ["status", "scenarios", "evs_per_scenario_mean", "rp", "eev", "ws", "vss"]
         keys += ["evpi", "e0_kwh", "e0_mean_value_kwh", "rp_seconds"]
         check = False

@@ -43,3 +43,8 @@ class InfeasibleError(GridV2GError, RuntimeError):
     def __init__(self, message: str, diagnosis=None):
         super().__init__(message)
         self.diagnosis = diagnosis
+
+
+class V2AError(GridV2GError, ValueError):
+    """V2A data is inconsistent: an unknown mode, a mode the site kind does not have, a base
+    load or price that does not cover the horizon; the message names the item and the rule."""

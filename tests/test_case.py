@@ -112,7 +112,7 @@ def test_schema_command_prints_json_schema():
     assert result.exit_code == 0
     schema = json.loads(result.output)
     kinds = {ref["$ref"].rsplit("/", 1)[-1] for ref in schema["anyOf"]}
-    assert kinds == {"Case", "StationCase", "StochasticCase"}
+    assert kinds == {"Case", "StationCase", "StochasticCase", "V2ACase"}
     grid, station = schema["$defs"]["Case"], schema["$defs"]["StationCase"]
     assert {"feeder", "horizon", "der", "options", "objective"} <= set(grid["properties"])
     assert {"sessions", "stations", "prices", "objective"} <= set(station["properties"])
