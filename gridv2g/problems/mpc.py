@@ -35,6 +35,9 @@ from gridv2g.problems.station import (
     uncontrolled,
 )
 
+#: used for a step on which the chosen solver fails or is inaccurate
+FALLBACK_SOLVER = "HIGHS"
+
 
 class RollingHorizon:
     """Receding-horizon controller of the stations of ``data`` (no ports, no storage)."""
@@ -135,6 +138,18 @@ class RollingHorizon:
             values = np.nan_to_num(np.minimum(values, NO_LIMIT_KW), nan=NO_LIMIT_KW)
             param.value = np.stack([np.resize(np.roll(v, -k), W) for v in values])
 
+    def _solve(self, solver: str) -> str:
+        """Solve the current step; a solver failure counts as a status, not an exception."""
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+                self.problem.solve(solver=solver)
+        except cp.SolverError:
+            return "solver_error"
+        return self.problem.status
+
     def run(self, solver: str = "CLARABEL", progress: bool = True, steps: int | None = None):
         """Control the whole horizon (or its first ``steps`` periods); returns a
         :class:`~gridv2g.problems.station.StationResult` (``summary`` has per-step times)."""
@@ -147,18 +162,23 @@ class RollingHorizon:
         e_path[:, 0] = energy
         times = []
         steps = T if steps is None else min(steps, T)
-        inaccurate = 0
+        inaccurate = fallbacks = 0
         for k in tqdm(range(steps), desc="MPC", disable=not progress, leave=False):
             self.set_step(k, energy)
             if not self.ub_c.value.any() and not self.ub_d.value.any():
                 continue  # no EV plugged in now or within the window: nothing to decide
             t0 = time.perf_counter()
-            self.problem.solve(solver=solver)
+            status = self._solve(solver)
+            if status != cp.OPTIMAL and solver != FALLBACK_SOLVER:
+                # an interior-point failure on a degenerate step: the simplex solver is slower
+                # but does not fail there
+                status = self._solve(FALLBACK_SOLVER)
+                fallbacks += 1
             times.append(time.perf_counter() - t0)
-            if self.problem.status == cp.OPTIMAL_INACCURATE:
+            if status == cp.OPTIMAL_INACCURATE:
                 inaccurate += 1
-            elif self.problem.status != cp.OPTIMAL:
-                raise SolveError(f"MPC step {k}: {solver} returned {self.problem.status}")
+            elif status != cp.OPTIMAL:
+                raise SolveError(f"MPC step {k}: {solver} returned {status}")
             c0 = np.clip(self.c.value[:, 0], 0.0, self.ub_c.value[:, 0])
             d0 = np.clip(self.d.value[:, 0], 0.0, self.ub_d.value[:, 0])
             energy = energy + h * (ev.eta_charge * c0 - d0 / ev.eta_discharge)
@@ -188,6 +208,7 @@ class RollingHorizon:
             "total_solve_s": float(np.sum(times)),
             "solves": len(times),
             "inaccurate_steps": inaccurate,
+            "fallback_steps": fallbacks,
         }
         return StationResult(
             res_ev=res_ev,
