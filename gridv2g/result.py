@@ -39,17 +39,26 @@ class Result:
         """Write every table (Parquet or CSV), ``summary.json`` and PNG plots."""
         from gridv2g import plots
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in ("res_bus", "res_line", "res_ext_grid", "res_der", "res_station"):
-            df = getattr(self, name)
-            if fmt == "parquet":
-                df.to_parquet(directory / f"{name}.parquet")
-            else:
-                df.to_csv(directory / f"{name}.csv")
-        (directory / "summary.json").write_text(json.dumps(_jsonable(self.summary), indent=2))
+        names = ("res_bus", "res_line", "res_ext_grid", "res_der", "res_station")
+        directory = write_tables(directory, {n: getattr(self, n) for n in names}, self.summary, fmt)
         plots.result_figures(self, directory)
         return directory
+
+
+def write_tables(directory, tables: dict[str, pd.DataFrame], summary: dict, fmt: str) -> Path:
+    """Write result tables (Parquet or CSV) and ``summary.json`` into ``directory``."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"fmt must be 'parquet' or 'csv', got '{fmt}'")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        if fmt == "parquet":
+            df.to_parquet(directory / f"{name}.parquet")
+        else:
+            df.to_csv(directory / f"{name}.csv")
+    text = json.dumps(_jsonable(summary), indent=2, default=str)
+    (directory / "summary.json").write_text(text + "\n")
+    return directory
 
 
 def _jsonable(d: dict) -> dict:

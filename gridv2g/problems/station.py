@@ -248,20 +248,11 @@ class StationResult:
 
     def to_dir(self, directory, fmt: str = "parquet"):
         """Write res_ev, res_station, res_ev_summary (Parquet or CSV), summary.json, a plot."""
-        import json
-        from pathlib import Path
-
         from gridv2g import plots
+        from gridv2g.result import write_tables
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in ("res_ev", "res_station", "res_ev_summary"):
-            df = getattr(self, name)
-            if fmt == "parquet":
-                df.to_parquet(directory / f"{name}.parquet")
-            else:
-                df.to_csv(directory / f"{name}.csv")
-        (directory / "summary.json").write_text(json.dumps(self.summary, indent=2, default=str))
+        names = ("res_ev", "res_station", "res_ev_summary")
+        directory = write_tables(directory, {n: getattr(self, n) for n in names}, self.summary, fmt)
         plots.station_figures(self, directory)
         return directory
 

@@ -182,17 +182,9 @@ class StochasticResult:
     res_scenario: pd.DataFrame
 
     def to_dir(self, directory, fmt: str = "parquet"):
-        import json
-        from pathlib import Path
+        from gridv2g.result import write_tables
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        if fmt == "parquet":
-            self.res_scenario.to_parquet(directory / "res_scenario.parquet")
-        else:
-            self.res_scenario.to_csv(directory / "res_scenario.csv")
-        (directory / "summary.json").write_text(json.dumps(self.summary, indent=2))
-        return directory
+        return write_tables(directory, {"res_scenario": self.res_scenario}, self.summary, fmt)
 
 
 def stochastic_measures(data: StochasticData, solver: str = "CLARABEL") -> dict:

@@ -32,7 +32,6 @@ slot). Result tables: ``res_ev`` (time, ev), ``res_site`` (time), ``res_ev_summa
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -270,16 +269,10 @@ class V2AResult:
     def to_dir(self, directory, fmt: str = "parquet") -> Path:
         """Write res_ev, res_site, res_ev_summary (Parquet or CSV), summary.json, a plot."""
         from gridv2g import plots_v2a
+        from gridv2g.result import write_tables
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        for name in ("res_ev", "res_site", "res_ev_summary"):
-            df = getattr(self, name)
-            if fmt == "parquet":
-                df.to_parquet(directory / f"{name}.parquet")
-            else:
-                df.to_csv(directory / f"{name}.csv")
-        (directory / "summary.json").write_text(json.dumps(self.summary, indent=2, default=str))
+        names = ("res_ev", "res_site", "res_ev_summary")
+        directory = write_tables(directory, {n: getattr(self, n) for n in names}, self.summary, fmt)
         plots_v2a.write_figures(self, directory)
         return directory
 
