@@ -281,6 +281,7 @@ def bench_mpc(n_ev: int, rebuild_steps: int = 3) -> dict:
         "peak_rss_mb": mem.peak_mb,
         "figures": {
             "solves": s["solves"],
+            "fallback_steps": s["fallback_steps"],
             "cost": s["cost"],
             "shortfall_kwh": s["shortfall_kwh"],
             "savings_vs_uncontrolled_percent": s["savings_vs_uncontrolled_percent"],
