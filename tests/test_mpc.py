@@ -68,8 +68,11 @@ def test_evs_are_invisible_before_they_arrive():
     mpc.set_step(k, mpc.ev.e_arrival_kwh.copy())
     hidden = a > k
     assert hidden.any()
-    assert np.all(mpc.ub_c.value[hidden] == 0) and np.all(mpc.target.value[hidden] == 0)
-    assert np.all(mpc.ub_c.value[~hidden].sum(axis=1) > 0)
+    assert np.all(mpc.visible.value[hidden] == 0) and np.all(mpc.target.value[hidden] == 0)
+    assert np.all(mpc.visible.value[~hidden] == 1)
+    mpc.problem.solve(solver="CLARABEL")
+    assert np.all(np.abs(mpc.c.value[hidden]) < 1e-6)  # no plan for EVs not yet seen
+    assert np.all(np.abs(mpc.c.value[:, :k]) < 1e-6)  # nor for the past
 
 
 def test_window_shorter_than_the_stay_still_meets_targets():
