@@ -131,10 +131,10 @@ def _horizon(case: V2ACase) -> Horizon:
 
 def v2a_profile(case: V2ACase, spec: V2AProfileSpec, horizon: Horizon, column: str, kind: str):
     """Evaluate a profile spec on the horizon as a Series named ``column`` (scaled)."""
-    from gridv2g.profiles import _hourly_table
+    from gridv2g.profiles import hourly_table
 
     if spec.values is not None:
-        return (_hourly_table(horizon, spec.values, column) * spec.scale).rename(column)
+        return (hourly_table(horizon, spec.values, column) * spec.scale).rename(column)
     return profile_frame(case, spec, horizon, column, kind)
 
 

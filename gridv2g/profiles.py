@@ -187,7 +187,7 @@ def _daily_steps(horizon: Horizon, minutes: int) -> tuple[pd.DatetimeIndex, pd.T
     return steps, stop
 
 
-def _hourly_table(horizon: Horizon, table: Sequence[float], name: str) -> pd.Series:
+def hourly_table(horizon: Horizon, table: Sequence[float], name: str) -> pd.Series:
     """A 24-value hourly table (hour 0 = 00:00-01:00) repeated daily, on ``horizon``.
 
     Each table value holds through its hour, so a sub-hourly horizon repeats it (96 x 15 min
@@ -250,7 +250,7 @@ def residential_load(horizon: Horizon) -> pd.Series:
     Januar/WT). Night trough 0.36 at 03 h, morning shoulder 0.60 at 07 h, evening peak 1.0 at
     18-19 h. Hourly table, step-held below an hour, repeated daily.
     """
-    return _hourly_table(horizon, np.divide(BDEW_H25_JANUARY_WORKDAY_PCT, 100.0), "residential")
+    return hourly_table(horizon, np.divide(BDEW_H25_JANUARY_WORKDAY_PCT, 100.0), "residential")
 
 
 def commercial_load(horizon: Horizon) -> pd.Series:
@@ -262,7 +262,7 @@ def commercial_load(horizon: Horizon) -> pd.Series:
     Night base 0.21, rise from 06 h, peak 1.0 at 10-11 h, down to 0.40 by 19 h. Hourly table,
     step-held below an hour, repeated daily.
     """
-    return _hourly_table(horizon, np.divide(BDEW_G25_JANUARY_WORKDAY_PCT, 100.0), "commercial")
+    return hourly_table(horizon, np.divide(BDEW_G25_JANUARY_WORKDAY_PCT, 100.0), "commercial")
 
 
 def ieee_rts_load(horizon: Horizon) -> pd.Series:
@@ -273,7 +273,7 @@ def ieee_rts_load(horizon: Horizon) -> pd.Series:
     percent of daily peak, winter weeks, weekday): hour 0 (00:00-01:00) = 67 %, ..., peak
     100 % at hours 17 and 18. Hourly table, step-held below an hour, repeated daily.
     """
-    return _hourly_table(horizon, np.divide(IEEE_RTS_WINTER_WEEKDAY_PCT, 100.0), "ieee_rts")
+    return hourly_table(horizon, np.divide(IEEE_RTS_WINTER_WEEKDAY_PCT, 100.0), "ieee_rts")
 
 
 #: Haurwitz (1945) clear-sky GHI model constants: GHI = A cos(z) exp(-B / cos(z)) [W/m^2]
@@ -417,7 +417,7 @@ def tou_price(horizon: Horizon) -> pd.Series:
     hourly[slice(*TOU_PEAK_HOURS)] = TOU_PEAK_PER_KWH
     for lo, hi in TOU_OFFPEAK_HOURS:
         hourly[lo:hi] = TOU_OFFPEAK_PER_KWH
-    return _hourly_table(horizon, hourly, "tou")
+    return hourly_table(horizon, hourly, "tou")
 
 
 def gao2019_price(horizon: Horizon) -> pd.Series:
@@ -432,7 +432,7 @@ def gao2019_price(horizon: Horizon) -> pd.Series:
     """
     hourly = np.full(24, GAO2019_PEAK_PER_KWH)
     hourly[slice(*GAO2019_VALLEY_HOURS)] = GAO2019_VALLEY_PER_KWH
-    return _hourly_table(horizon, hourly, "gao2019")
+    return hourly_table(horizon, hourly, "gao2019")
 
 
 #: standard prices by name: name -> function(horizon) -> Series [currency/kWh]
@@ -452,7 +452,7 @@ def caiso_price(horizon: Horizon) -> pd.Series:
     (seed 001 says only "24 hours of CAISO-style prices"), not market data: read real LMPs
     from CSV for studies.
     """
-    return _hourly_table(horizon, np.asarray(CAISO_LIKE_PER_KWH), "caiso")
+    return hourly_table(horizon, np.asarray(CAISO_LIKE_PER_KWH), "caiso")
 
 
 PRICES: dict[str, Callable[[Horizon], pd.Series]] = {

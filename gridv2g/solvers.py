@@ -165,14 +165,14 @@ def run_station_solver(sched, solver: str, **options) -> None:
     if sched.integer and name not in ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS"):
         raise GridV2GError(f"{name} cannot solve a MILP (exclusiveness / ports); use HIGHS")
     status = timed_solve(sched, name, "the station problem", **options)
-    sched.timings["mip_gap"] = _mip_gap(sched.problem) if sched.integer else None
+    sched.timings["mip_gap"] = mip_gap_of(sched.problem) if sched.integer else None
     if status in _INFEASIBLE:
         table = diagnose_station(sched.data, name)
         raise InfeasibleError(describe_station(table), diagnosis=table)
     check_status(name, status)
 
 
-def _mip_gap(problem) -> float | None:
+def mip_gap_of(problem) -> float | None:
     """Relative MIP gap reported by the solver, if it reports one."""
     extra = problem.solver_stats.extra_stats
     for key in ("mip_gap", "MIPGap", "gap"):

@@ -97,7 +97,7 @@ def _scatter(mask: np.ndarray) -> sp.csr_matrix:
     )
 
 
-def _masked_binary(mask: np.ndarray, name: str) -> cp.Expression:
+def masked_binary(mask: np.ndarray, name: str) -> cp.Expression:
     """A boolean (n x T) expression that is a variable on plugged entries and 0 elsewhere."""
     n, T = mask.shape
     k = int(mask.sum())
@@ -138,13 +138,13 @@ def station_block(
     integer = bool(exclusive or need_port)
     occupancy = None
     if exclusive:
-        uc = _masked_binary(ev.mask, "ev-charging")
-        ud = _masked_binary(ev.mask & (ev.p_discharge_max_kw[:, None] > 0), "ev-discharging")
+        uc = masked_binary(ev.mask, "ev-charging")
+        ud = masked_binary(ev.mask & (ev.p_discharge_max_kw[:, None] > 0), "ev-discharging")
         cons["ev-p_limits"] = [c <= cp.multiply(pc, uc), d <= cp.multiply(pd_, ud)]
         cons["ev-exclusive"] = [uc + ud <= 1]
         occupancy = uc + ud
     elif need_port:
-        y = _masked_binary(ev.mask, "ev-port")
+        y = masked_binary(ev.mask, "ev-port")
         cons["ev-p_limits"] = [c <= cp.multiply(pc, y), d <= cp.multiply(pd_, y)]
         occupancy = y
     else:

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
-from gridv2g.model.station import EVArrays, _masked_binary
+from gridv2g.model.station import EVArrays, masked_binary
 
 #: every V2A mode; G2V is charging from the site (grid or V2V)
 MODES = ("G2V", "V2H", "V2B", "V2V", "V2G")
@@ -131,7 +131,7 @@ def v2a_block(
     for m, mask in masks.items():  # a loop over the five modes, not over EVs or periods
         cap = rating[m][:, None] * mask
         if integer:
-            u[m] = _masked_binary(mask, f"ev-{m}")
+            u[m] = masked_binary(mask, f"ev-{m}")
             if rated_power:
                 p[m] = cp.multiply(cap, u[m])
                 continue

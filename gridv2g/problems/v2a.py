@@ -212,7 +212,7 @@ class V2ASchedule:
 
     def solve(self, solver: str | None = None, **options) -> V2AResult:
         """Solve (HiGHS by default) and return a :class:`V2AResult`."""
-        from gridv2g.solvers import _mip_gap, check_solver
+        from gridv2g.solvers import check_solver, mip_gap_of
 
         name = check_solver(solver or "HIGHS")
         if self.integer and name not in ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS"):
@@ -228,7 +228,7 @@ class V2ASchedule:
         compile_s = float(getattr(self.problem, "compilation_time", None) or 0.0)
         solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
         self.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
-        self.timings["mip_gap"] = _mip_gap(self.problem) if self.integer else None
+        self.timings["mip_gap"] = mip_gap_of(self.problem) if self.integer else None
         status = self.problem.status
         if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
             raise InfeasibleError(
