@@ -8,6 +8,7 @@ from typing import Annotated
 
 import pandas as pd
 import typer
+import yaml
 
 from gridv2g.errors import GridV2GError
 from gridv2g.feeders import SHIPPED
@@ -51,6 +52,10 @@ def run(
         raise typer.Exit(code=1) from None
     folder = Path(out or Path("out") / loaded.name)
     result.to_dir(folder, fmt="csv" if csv else "parquet")
+    # the validated case, paths absolute, so that `gridv2g validate FOLDER` can replay it
+    (folder / "case.yaml").write_text(
+        yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False)
+    )
     typer.echo(f"== {loaded.name}: {loaded.description}")
     if loaded.problem == "v2a":
         keys = [k for k in result.summary if not isinstance(result.summary[k], dict)]
@@ -95,6 +100,55 @@ def run(
         if s["flagged_periods"]:
             typer.echo(report.flagged.to_string())
     typer.echo(f"  written to {folder}")
+
+
+@app.command()
+def validate(
+    folder: Annotated[str, typer.Argument(help="output folder of `gridv2g run` (grid case)")],
+) -> None:
+    """Replay a written grid result in AC power flow (pandapower) and report the errors."""
+    import json
+
+    import pandas as pd
+
+    from gridv2g.case import Case, grid_data, load_case
+    from gridv2g.validation import replay
+
+    folder_path = Path(folder)
+    try:
+        case = load_case(folder_path / "case.yaml")
+    except GridV2GError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    if not isinstance(case, Case):
+        typer.echo(f"error: {folder}: a {case.problem} result has no feeder to replay", err=True)
+        raise typer.Exit(code=2)
+
+    def table(name):
+        for suffix, read in ((".parquet", pd.read_parquet), (".csv", None)):
+            path = folder_path / f"{name}{suffix}"
+            if path.is_file():
+                if read is not None:
+                    return read(path)
+                return pd.read_csv(path, index_col=[0, 1], parse_dates=[0], dtype={1: str})
+        typer.echo(f"error: {folder}: no {name}.parquet or {name}.csv", err=True)
+        raise typer.Exit(code=2)
+
+    data = grid_data(case)
+    report = replay(
+        data.feeder, table("res_bus"), table("res_line"), data.horizon.hours, data.v_source_pu
+    )
+    report.periods.to_csv(folder_path / "validation_periods.csv")
+    (folder_path / "validation.json").write_text(json.dumps(report.summary, indent=2) + "\n")
+    s = report.summary
+    typer.echo(
+        f"AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
+        f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
+        f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}"
+    )
+    if s["flagged_periods"]:
+        typer.echo(report.flagged.to_string())
+        raise typer.Exit(code=1)
 
 
 @app.command()

@@ -41,19 +41,17 @@ class ValidationReport:
         return not bool(self.periods.flagged.any())
 
 
-def replay_network(result):
+def replay_network(feeder, v_source_pu: float | None = None):
     """The pandapower network the replay solves: balanced feeder, one constant-PQ load per bus."""
     import pandapower as pp
 
-    co = result.problem
-    feeder = co.data.feeder
     net = feeder.to_pandapower()
     net.load.drop(net.load.index, inplace=True)
     buses = list(feeder.bus.index)
     lookup = dict(zip(net.bus.name, net.bus.index, strict=True))
     pp.create_loads(net, buses=[lookup[b] for b in buses], p_mw=0.0, q_mvar=0.0, name=buses)
-    if co.data.v_source_pu is not None:
-        net.ext_grid["vm_pu"] = co.data.v_source_pu
+    if v_source_pu is not None:
+        net.ext_grid["vm_pu"] = v_source_pu
     return net, buses
 
 
@@ -64,13 +62,37 @@ def validate(
     gap_tol: float = 1e-5,
 ) -> ValidationReport:
     """AC replay of every period of ``result`` (see module docstring)."""
-    net, buses = replay_network(result)
+    co = result.problem
+    return replay(
+        co.data.feeder,
+        result.res_bus,
+        result.res_line,
+        co.hours,
+        co.data.v_source_pu,
+        loss_tol_percent,
+        v_tol_pu,
+        gap_tol,
+    )
+
+
+def replay(
+    feeder,
+    res_bus: pd.DataFrame,
+    res_line: pd.DataFrame,
+    hours: float,
+    v_source_pu: float | None = None,
+    loss_tol_percent: float = 0.1,
+    v_tol_pu: float = 1e-3,
+    gap_tol: float = 1e-5,
+) -> ValidationReport:
+    """AC replay of result tables (as written by ``Result.to_dir``) on ``feeder``."""
+    net, buses = replay_network(feeder, v_source_pu)
     t0 = time.perf_counter()
-    p = result.res_bus.p_kw.unstack("bus")[buses]
-    q = result.res_bus.q_kvar.unstack("bus")[buses]
-    vm_socp = result.res_bus.vm_pu.unstack("bus")[buses]
-    loss_socp = result.res_line.loss_kw.groupby("time").sum()
-    gap = result.res_line.relaxation_gap.groupby("time").max()
+    p = res_bus.p_kw.unstack("bus")[buses]
+    q = res_bus.q_kvar.unstack("bus")[buses]
+    vm_socp = res_bus.vm_pu.unstack("bus")[buses]
+    loss_socp = res_line.loss_kw.groupby("time").sum()
+    gap = res_line.relaxation_gap.groupby("time").max()
     names = net.bus.name.to_numpy()
     order = pd.Index(names).get_indexer(buses)
     rows, vm_ac = [], []
@@ -118,8 +140,8 @@ def validate(
         "max_losses_error_percent": float(df.losses_error_percent.abs().max()),
         "max_dv_pu": float(df.max_dv_pu.max()),
         "max_relaxation_gap": float(df.max_relaxation_gap.max()),
-        "losses_socp_kwh": float(df.losses_socp_kw.sum() * result.problem.hours),
-        "losses_ac_kwh": float(df.losses_ac_kw.sum() * result.problem.hours),
+        "losses_socp_kwh": float(df.losses_socp_kw.sum() * hours),
+        "losses_ac_kwh": float(df.losses_ac_kw.sum() * hours),
         "tolerances": {"loss_percent": loss_tol_percent, "v_pu": v_tol_pu, "gap": gap_tol},
         "replay_s": seconds,
     }

@@ -158,3 +158,27 @@ def test_per_bus_load_profiles_from_csv(tmp_path):
     assert p["18"].tolist() == pytest.approx([90 * (0.5 + 0.1 * h) for h in range(4)])
     assert p["33"].tolist() == pytest.approx([60 * (1.0 - 0.1 * h) for h in range(4)])
     assert p["2"].tolist() == pytest.approx([100.0] * 4)
+
+
+@pytest.mark.parametrize("fmt", [[], ["--csv"]])
+def test_validate_command_replays_a_written_result(tmp_path, fmt):
+    case = write(tmp_path, MINIMAL)
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(case), "--out", str(out), "--no-check", *fmt])
+    assert result.exit_code == 0, result.output
+    assert (out / "case.yaml").is_file() and not (out / "validation.json").exists()
+    checked = runner.invoke(app, ["validate", str(out)])
+    assert checked.exit_code == 0, checked.output
+    assert "flagged periods 0" in checked.output
+    report = json.loads((out / "validation.json").read_text())
+    assert report["periods"] == 4 and report["max_dv_pu"] < 1e-3
+
+
+def test_validate_command_refuses_a_station_result(tmp_path):
+    out = tmp_path / "out"
+    runner = CliRunner()
+    result = runner.invoke(app, ["run", str(CASES / "lot20_seed001.yaml"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    checked = runner.invoke(app, ["validate", str(out)])
+    assert checked.exit_code == 2 and "no feeder to replay" in checked.output
