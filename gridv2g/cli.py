@@ -40,7 +40,6 @@ def run(
     csv: Annotated[bool, typer.Option(help="write CSV instead of Parquet")] = False,
 ) -> None:
     """Solve a case, replay it in AC power flow and write tables, summary and plots."""
-    import json
 
     import gridv2g as g
 
@@ -88,18 +87,25 @@ def run(
         shown = f"{value:.6g}" if isinstance(value, float) else value
         typer.echo(f"  {key:32s} {shown}")
     if check:
-        report = g.validate(result)
-        report.periods.to_csv(folder / "validation_periods.csv")
-        (folder / "validation.json").write_text(json.dumps(report.summary, indent=2) + "\n")
-        s = report.summary
-        typer.echo(
-            f"  AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
-            f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
-            f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}"
-        )
-        if s["flagged_periods"]:
-            typer.echo(report.flagged.to_string())
+        _write_and_echo(g.validate(result), folder)
     typer.echo(f"  written to {folder}")
+
+
+def _write_and_echo(report, folder: Path) -> bool:
+    """Write a validation report next to the result, print it; True if nothing is flagged."""
+    import json
+
+    report.periods.to_csv(folder / "validation_periods.csv")
+    (folder / "validation.json").write_text(json.dumps(report.summary, indent=2) + "\n")
+    s = report.summary
+    typer.echo(
+        f"  AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
+        f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
+        f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}"
+    )
+    if s["flagged_periods"]:
+        typer.echo(report.flagged.to_string())
+    return not s["flagged_periods"]
 
 
 @app.command()
@@ -107,7 +113,6 @@ def validate(
     folder: Annotated[str, typer.Argument(help="output folder of `gridv2g run` (grid case)")],
 ) -> None:
     """Replay a written grid result in AC power flow (pandapower) and report the errors."""
-    import json
 
     import pandas as pd
 
@@ -138,16 +143,7 @@ def validate(
     report = replay(
         data.feeder, table("res_bus"), table("res_line"), data.horizon.hours, data.v_source_pu
     )
-    report.periods.to_csv(folder_path / "validation_periods.csv")
-    (folder_path / "validation.json").write_text(json.dumps(report.summary, indent=2) + "\n")
-    s = report.summary
-    typer.echo(
-        f"AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
-        f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
-        f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}"
-    )
-    if s["flagged_periods"]:
-        typer.echo(report.flagged.to_string())
+    if not _write_and_echo(report, folder_path):
         raise typer.Exit(code=1)
 
 
