@@ -54,7 +54,8 @@ def timed_solve(model, name: str, what: str, **options) -> str:
     ``compile_s``, ``solve_s`` (the solver's own time) and ``total_s`` in ``model.timings``;
     return the status. A solver failure becomes SolveError naming ``what`` was solved."""
     t0 = time.perf_counter()
-    tightened = {k: v for k, v in DEFAULT_OPTIONS.get(name, {}).items() if k not in options}
+    defaults = getattr(model, "default_options", DEFAULT_OPTIONS)
+    tightened = {k: v for k, v in defaults.get(name, {}).items() if k not in options}
     try:
         with warnings.catch_warnings():
             if tightened:  # an inaccurate first try is handled below, not reported
@@ -73,6 +74,15 @@ def timed_solve(model, name: str, what: str, **options) -> str:
     solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
     model.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
     return model.problem.status
+
+
+MILP_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS")
+
+
+def check_milp_solver(name: str, integer: bool, why: str) -> None:
+    """A problem with binaries needs a MILP solver; the error says which binaries."""
+    if integer and name not in MILP_SOLVERS:
+        raise GridV2GError(f"{name} cannot solve a MILP ({why}); use HIGHS")
 
 
 def check_status(name: str, status: str) -> None:
@@ -162,8 +172,7 @@ def run_station_solver(sched, solver: str, **options) -> None:
     MILPs, the relative MIP gap. An infeasible hard-target problem raises InfeasibleError
     naming the EVs (and the periods where the station limit binds) from the soft version."""
     name = check_solver(solver)
-    if sched.integer and name not in ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS"):
-        raise GridV2GError(f"{name} cannot solve a MILP (exclusiveness / ports); use HIGHS")
+    check_milp_solver(name, sched.integer, "exclusiveness / ports")
     status = timed_solve(sched, name, "the station problem", **options)
     sched.timings["mip_gap"] = mip_gap_of(sched.problem) if sched.integer else None
     if status in _INFEASIBLE:

@@ -34,10 +34,10 @@ from gridv2g.problems.station import (
     NO_LIMIT_KW,
     StationData,
     StationResult,
+    baseline,
     ev_arrays,
     money,
     station_tables,
-    uncontrolled,
 )
 
 #: used for a step on which the chosen solver fails or is inaccurate
@@ -202,9 +202,8 @@ class RollingHorizon:
             self.data, ev, c_applied, d_applied, e_path
         )
         figures = money(self.data, c_applied, d_applied, net)
-        base = uncontrolled(self.data)
-        base_tables = station_tables(self.data, ev, base["c"], base["d"], base["e"])
-        base_money = money(self.data, base["c"], base["d"], base_tables[3])
+        base = baseline(self.data)
+        base_money = base["money"]
         summary = {
             **figures,
             "uncontrolled_cost": base_money["cost"],
@@ -228,7 +227,7 @@ class RollingHorizon:
             res_station=res_station,
             res_ev_summary=res_ev_summary,
             summary=summary,
-            baseline={"money": base_money, "res_station": base_tables[1]},
+            baseline=base,
             problem=self,
         )
 
@@ -265,15 +264,7 @@ def compare_with_perfect_foresight(
             "shortfall_kwh": [
                 mpc.summary["shortfall_kwh"],
                 pf.summary["shortfall_kwh"],
-                float(
-                    np.maximum(
-                        data.sessions.e_target_kwh.to_numpy()
-                        - uncontrolled(data)["e"][
-                            np.arange(len(data.sessions)), ev_arrays(data).departure_index
-                        ],
-                        0,
-                    ).sum()
-                ),
+                float(mpc.baseline["res_ev_summary"].shortfall_kwh.sum()),
             ],
         },
         index=pd.Index(["mpc", "perfect_foresight", "uncontrolled"], name="strategy"),

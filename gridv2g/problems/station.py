@@ -229,6 +229,20 @@ def uncontrolled(data: StationData) -> dict[str, np.ndarray]:
     return {"c": c, "d": np.zeros((n, T)), "e": e}
 
 
+def baseline(data: StationData) -> dict:
+    """The uncontrolled baseline's money figures (``money``), station table (``res_station``),
+    per-EV summary (``res_ev_summary``) and net import (``net``, station x period)."""
+    ev = ev_arrays(data)
+    base = uncontrolled(data)
+    _, res_station, res_ev_summary, net = station_tables(data, ev, base["c"], base["d"], base["e"])
+    return {
+        "money": money(data, base["c"], base["d"], net),
+        "res_station": res_station,
+        "res_ev_summary": res_ev_summary,
+        "net": net,
+    }
+
+
 # ---------------------------------------------------------------------------- results
 @dataclass
 class StationResult:
@@ -360,9 +374,8 @@ def build_station_result(sched: StationSchedule, solver: str) -> StationResult:
     occupied = (c > 1e-6) | (d > 1e-6)
     port = assign_ports(occupied, ev.station, sched.ports)
     res_ev, res_station, res_ev_summary, net = station_tables(data, ev, c, d, e, ess, port)
-    base = uncontrolled(data)
-    base_tables = station_tables(data, ev, base["c"], base["d"], base["e"])
-    base_money = money(data, base["c"], base["d"], base_tables[3])
+    base = baseline(data)
+    base_money = base["money"]
     figures = money(data, c, d, net)
     h = data.horizon.hours
     summary = {
@@ -379,7 +392,7 @@ def build_station_result(sched: StationSchedule, solver: str) -> StationResult:
         "uncontrolled_cost": base_money["cost"],
         "uncontrolled_profit": base_money["profit"],
         "profit_gain_vs_uncontrolled": figures["profit"] - base_money["profit"],
-        "uncontrolled_peak_kw": float(base_tables[3].sum(axis=0).max()),
+        "uncontrolled_peak_kw": float(base["net"].sum(axis=0).max()),
         "peak_kw": float(net.sum(axis=0).max()),
         "charged_kwh": float(c.sum() * h),
         "discharge_kwh": float(d.sum() * h),
@@ -394,6 +407,6 @@ def build_station_result(sched: StationSchedule, solver: str) -> StationResult:
         res_station=res_station,
         res_ev_summary=res_ev_summary,
         summary=summary,
-        baseline={"money": base_money, "res_station": base_tables[1]},
+        baseline=base,
         problem=sched,
     )

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import dataclasses
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,7 +40,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from gridv2g.errors import GridV2GWarning, InfeasibleError, SolveError, V2AError
+from gridv2g.errors import InfeasibleError, V2AError
 from gridv2g.model.station import EVArrays
 from gridv2g.model.v2a import DISCHARGE_MODES, IDLE, MODES, STATUS, v2a_block
 from gridv2g.profiles import Horizon
@@ -155,6 +154,9 @@ def v2a_ev_arrays(sessions: pd.DataFrame, horizon: Horizon) -> EVArrays:
 class V2ASchedule:
     """Build once, update Parameters, solve: the V2A schedule of one site (MILP)."""
 
+    #: solver options merged in by :func:`gridv2g.solvers.timed_solve`
+    default_options = DEFAULT_OPTIONS
+
     def __init__(self, data: V2AData, dpp: bool = False):
         t0 = time.perf_counter()
         self.data, self.dpp = data, dpp
@@ -212,35 +214,24 @@ class V2ASchedule:
 
     def solve(self, solver: str | None = None, **options) -> V2AResult:
         """Solve (HiGHS by default) and return a :class:`V2AResult`."""
-        from gridv2g.solvers import check_solver, mip_gap_of
+        from gridv2g.solvers import (
+            check_milp_solver,
+            check_solver,
+            check_status,
+            mip_gap_of,
+            timed_solve,
+        )
 
         name = check_solver(solver or "HIGHS")
-        if self.integer and name not in ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS"):
-            raise V2AError(f"{name} cannot solve the V2A MILP (status binaries); use HIGHS")
-        options = {**DEFAULT_OPTIONS.get(name, {}), **options}
-        t0 = time.perf_counter()
-        try:
-            self.problem.solve(solver=name, ignore_dpp=not self.dpp, **options)
-        except cp.SolverError as exc:
-            raise SolveError(f"{name} failed on the V2A problem: {exc}") from None
-        total = time.perf_counter() - t0
-        stats = self.problem.solver_stats
-        compile_s = float(getattr(self.problem, "compilation_time", None) or 0.0)
-        solve_s = float(stats.solve_time) if stats.solve_time is not None else total - compile_s
-        self.timings.update(compile_s=compile_s, solve_s=solve_s, total_s=total)
+        check_milp_solver(name, self.integer, "status binaries")
+        status = timed_solve(self, name, "the V2A problem", **options)
         self.timings["mip_gap"] = mip_gap_of(self.problem) if self.integer else None
-        status = self.problem.status
         if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
             raise InfeasibleError(
                 f"{name}: V2A problem infeasible ({status}); targets are soft, so check the "
                 "energy limits against the arrival energies and the base load"
             )
-        if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
-            raise SolveError(f"{name}: V2A problem unbounded ({status})")
-        if status == cp.OPTIMAL_INACCURATE:
-            warnings.warn(f"{name}: solution inaccurate", GridV2GWarning, stacklevel=2)
-        elif status != cp.OPTIMAL:
-            raise SolveError(f"{name}: no solution (status {status})")
+        check_status(name, status)
         return build_v2a_result(self, name)
 
 
