@@ -35,8 +35,20 @@ def test_wheel_ships_the_feeder_data(tmp_path):
     # system site-packages give the dependencies; the wheel itself goes into the venv
     venv.create(env_dir, system_site_packages=True, with_pip=True)
     python = env_dir / "bin" / "python"
+    # --ignore-installed: the same version may already sit in the system site-packages
+    # (CI installs the project there), and pip would then skip the wheel
     subprocess.run(
-        [python, "-m", "pip", "install", "--no-deps", "--no-index", "-q", str(wheel)],
+        [
+            python,
+            "-m",
+            "pip",
+            "install",
+            "--no-deps",
+            "--no-index",
+            "--ignore-installed",
+            "-q",
+            str(wheel),
+        ],
         check=True,
         capture_output=True,
     )
