@@ -93,3 +93,15 @@ def test_curtailment_cost_trades_against_losses():
     a = CoOptimization(free, dpp=False).solve().summary["curtailed_kwh"]
     b = CoOptimization(priced, dpp=False).solve().summary["curtailed_kwh"]
     assert a > 1.0 and b < 0.5 * a
+
+
+def test_replay_with_and_without_numba_agree():
+    """The replay picks pandapower's numba or plain-Python path by size: both give one answer."""
+    result = CoOptimization(grid_case("ieee33", 24), dpp=False).solve()
+    plain = validate(result, numba=False)
+    fast = validate(result, numba=True)
+    assert plain.summary["replay_numba"] is False
+    assert fast.summary["replay_numba"] is True
+    diff = (plain.res_bus_ac.vm_pu - fast.res_bus_ac.vm_pu).abs().max()
+    assert diff < 1e-9
+    assert (plain.periods.losses_ac_kw - fast.periods.losses_ac_kw).abs().max() < 1e-6
