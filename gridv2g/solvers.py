@@ -58,8 +58,9 @@ def timed_solve(model, name: str, what: str, **options) -> str:
     tightened = {k: v for k, v in defaults.get(name, {}).items() if k not in options}
     try:
         with warnings.catch_warnings():
-            if tightened:  # an inaccurate first try is handled below, not reported
-                warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+            # CVXPY's generic warning: the status is checked (and reported) by check_status,
+            # and an inaccurate first try with our tightened tolerance is handled below
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate")
             model.problem.solve(solver=name, ignore_dpp=not model.dpp, **{**tightened, **options})
         if model.problem.status == cp.OPTIMAL_INACCURATE and tightened:
             # our tightened tolerance was out of reach (degenerate optimum): the solver's own
@@ -85,10 +86,27 @@ def check_milp_solver(name: str, integer: bool, why: str) -> None:
         raise GridV2GError(f"{name} cannot solve a MILP ({why}); use HIGHS")
 
 
-def check_status(name: str, status: str) -> None:
-    """Unbounded and failed solves raise SolveError; an inaccurate one warns."""
+def check_status(name: str, status: str, problem: cp.Problem | None = None) -> None:
+    """Unbounded and failed solves raise SolveError; an inaccurate one warns. A solve stopped
+    by a limit (time, iterations) with a feasible incumbent warns with its MIP gap and keeps
+    the incumbent (a MILP's best schedule so far is worth having); without one it raises."""
     if status in _UNBOUNDED:
         raise SolveError(f"{name}: problem unbounded ({status}); check the objective weights")
+    if status == cp.USER_LIMIT:
+        if problem is not None and problem.value is not None and np.isfinite(problem.value):
+            gap = mip_gap_of(problem)
+            shown = f"{gap:.3g}" if gap is not None else "unknown"
+            warnings.warn(
+                f"{name}: stopped at a limit (time or iterations) before proving optimality; "
+                f"keeping the best solution found, relative MIP gap {shown}",
+                GridV2GWarning,
+                stacklevel=4,
+            )
+            return
+        raise SolveError(
+            f"{name}: stopped at a limit (time or iterations) before finding a feasible "
+            "solution; raise time_limit"
+        )
     if status == cp.OPTIMAL_INACCURATE:
         warnings.warn(f"{name}: solution inaccurate", GridV2GWarning, stacklevel=4)
     elif status != cp.OPTIMAL:
@@ -178,7 +196,7 @@ def run_station_solver(sched, solver: str, **options) -> None:
     if status in _INFEASIBLE:
         table = diagnose_station(sched.data, name)
         raise InfeasibleError(describe_station(table), diagnosis=table)
-    check_status(name, status)
+    check_status(name, status, sched.problem)
 
 
 def mip_gap_of(problem) -> float | None:

@@ -274,3 +274,22 @@ def test_run_command_on_a_station_case(tmp_path):
     for name in ("res_ev.csv", "res_station.csv", "res_ev_summary.csv", "summary.json"):
         assert (out / name).is_file()
     assert (out / "station_power.png").is_file()
+
+
+def test_milp_stopped_at_a_limit_keeps_its_incumbent():
+    """A MILP stopped by a limit returns its best schedule with the gap, and warns."""
+    from gridv2g.bench import station_case
+    from gridv2g.errors import GridV2GWarning
+
+    data = station_case(6, milp=True, seed=12)
+    with pytest.warns(GridV2GWarning, match="stopped at a limit"):
+        # one branch-and-bound node and a zero gap target: HiGHS stops with an incumbent
+        early = StationSchedule(data).solve(mip_max_nodes=1, mip_rel_gap=0.0)
+    assert early.summary["status"] == "user_limit"
+    assert early.summary["mip_gap"] > 0
+    best = StationSchedule(station_case(6, milp=True, seed=12)).solve()
+    assert best.summary["status"] == "optimal"
+    # the incumbent is feasible, so no better than the optimum, and within its own gap of it
+    e, b = early.summary["objective"], best.summary["objective"]
+    assert e >= b - 1e-6 * abs(b)
+    assert e - b <= early.summary["mip_gap"] * abs(e) + 1e-6

@@ -72,9 +72,14 @@ class ESSArrays:
 
 @dataclass
 class StationBlock:
-    c: cp.Variable
-    d: cp.Variable
-    e: cp.Variable
+    """The block's (n x T) charge ``c`` and discharge ``d`` [kW], energy ``e`` (n x T+1) [kWh]
+    at period boundaries, per-EV ``shortfall`` [kWh], ``net_kw`` (station x period) net import,
+    ``occupancy`` (n x T, 1 while an EV holds a port; None without binaries), storage, and the
+    constraints by name."""
+
+    c: cp.Expression
+    d: cp.Expression
+    e: cp.Expression
     shortfall: cp.Expression
     net_kw: cp.Expression  # (station x period) net import
     occupancy: cp.Expression | None
@@ -107,6 +112,26 @@ def masked_binary(mask: np.ndarray, name: str) -> cp.Expression:
     return cp.reshape(_scatter(mask) @ y, (n, T), order="C")
 
 
+def _latest_before(rows: np.ndarray, cols: np.ndarray, n: int, bounds: np.ndarray) -> np.ndarray:
+    """For query pairs (EV ``n_q``, boundary ``b_q``) flattened in ``bounds`` ((n x B) array of
+    boundaries, one row per EV): the index of the EV's last plugged entry in a period before
+    the boundary, or -1 when it has none (its energy there is still the arrival energy)."""
+    T1 = int(max(cols.max(initial=0), bounds.max(initial=0))) + 2
+    keys = rows.astype(np.int64) * T1 + cols
+    ev = np.repeat(np.arange(n), bounds.shape[1])
+    query = ev.astype(np.int64) * T1 + bounds.ravel()
+    k = np.searchsorted(keys, query, side="left") - 1
+    valid = k >= 0
+    valid[valid] &= rows[k[valid]] == ev[valid]
+    return np.where(valid, k, -1)
+
+
+def _pick(index: np.ndarray, size: int) -> sp.csr_matrix:
+    """(len(index) x size) 0/1 matrix picking entry ``index[q]`` in row q (no 1 where -1)."""
+    ok = np.flatnonzero(index >= 0)
+    return sp.csr_matrix((np.ones(len(ok)), (ok, index[ok])), shape=(len(index), size))
+
+
 def station_block(
     ev: EVArrays,
     n_stations: int,
@@ -124,43 +149,79 @@ def station_block(
     ``params["p_import_max_kw"]`` / ``["p_export_max_kw"]`` (station x period; ``inf`` is
     not allowed in a Parameter, use a large number for "none"). ``ess_initial_kwh``: the
     storage energy at the start as an expression (e.g. a first-stage decision of a two-stage
-    model); default ``soc_initial * e_kwh``."""
+    model); default ``soc_initial * e_kwh``.
+
+    Variables exist only where they can be non-zero: charge and energy on the K plugged
+    (EV, period) entries, discharge on the plugged entries of V2G EVs. An overnight lot is
+    plugged about half the day, so this halves the LP against full (EV x period) arrays
+    bounded to 0 outside the windows, which interior-point solvers do not presolve away.
+    ``c``, ``d`` (n x T) and ``e`` (n x T+1, energy at period boundaries) are returned as
+    expressions of those variables, exactly 0 (resp. the arrival or departure energy)
+    outside the windows.
+    """
     n, T = ev.mask.shape
-    mask = ev.mask.astype(float)
-    pc = ev.p_charge_max_kw[:, None] * mask
-    pd_ = ev.p_discharge_max_kw[:, None] * mask
-    c = cp.Variable((n, T), nonneg=True, name="ev-p_charge")
-    d = cp.Variable((n, T), nonneg=True, name="ev-p_discharge")
-    e = cp.Variable((n, T + 1), name="ev-e")
+    rows, cols = np.nonzero(ev.mask)  # row-major: EV by EV, periods in order
+    K = len(rows)
+    can_discharge = ev.p_discharge_max_kw[rows] > 0
+    kd = np.flatnonzero(can_discharge)  # plugged entries of V2G EVs
+    ck = cp.Variable(K, nonneg=True, name="ev-p_charge")
+    dk = cp.Variable(len(kd), nonneg=True, name="ev-p_discharge")
+    Pd = sp.csr_matrix((np.ones(len(kd)), (kd, np.arange(len(kd)))), shape=(K, len(kd)))
+    d_k = Pd @ dk  # discharge on all K entries (0 where no V2G)
+    X = _scatter(ev.mask)
+    c = cp.reshape(X @ ck, (n, T), order="C")
+    d = cp.reshape(X @ d_k, (n, T), order="C")
     cons: dict[str, list] = {}
 
     need_port = np.isfinite(ports).any()
     integer = bool(exclusive or need_port)
-    occupancy = None
+    occupancy = None  # (K,) expression: the EV holds a port (charges or discharges)
+    pc = ev.p_charge_max_kw[rows]
+    pdis = ev.p_discharge_max_kw[rows[kd]]
     if exclusive:
-        uc = masked_binary(ev.mask, "ev-charging")
-        ud = masked_binary(ev.mask & (ev.p_discharge_max_kw[:, None] > 0), "ev-discharging")
-        cons["ev-p_limits"] = [c <= cp.multiply(pc, uc), d <= cp.multiply(pd_, ud)]
-        cons["ev-exclusive"] = [uc + ud <= 1]
-        occupancy = uc + ud
-    elif need_port:
-        y = masked_binary(ev.mask, "ev-port")
-        cons["ev-p_limits"] = [c <= cp.multiply(pc, y), d <= cp.multiply(pd_, y)]
+        uc = cp.Variable(K, boolean=True, name="ev-charging") if K else None
+        ud = cp.Variable(len(kd), boolean=True, name="ev-discharging") if len(kd) else None
+        cons["ev-p_limits"] = [ck <= cp.multiply(pc, uc)] if K else []
+        if len(kd):
+            cons["ev-p_limits"].append(dk <= cp.multiply(pdis, ud))
+            cons["ev-exclusive"] = [uc[kd] + ud <= 1]
+            occupancy = uc + Pd @ ud
+        else:
+            occupancy = uc
+    elif need_port and K:
+        y = cp.Variable(K, boolean=True, name="ev-port")
+        cons["ev-p_limits"] = [ck <= cp.multiply(pc, y)]
+        if len(kd):
+            cons["ev-p_limits"].append(dk <= cp.multiply(pdis, y[kd]))
         occupancy = y
     else:
-        cons["ev-p_limits"] = [c <= pc, d <= pd_]
+        cons["ev-p_limits"] = [ck <= pc]
+        if len(kd):
+            cons["ev-p_limits"].append(dk <= pdis)
 
-    # energy recursion by shifting the time axis; before arrival c = d = 0 keeps e_arrival
-    eta_c = ev.eta_charge[:, None]
-    eta_d = ev.eta_discharge[:, None]
-    cons["ev-energy_balance"] = [
-        e[:, 1:] == e[:, :-1] + hours * (cp.multiply(eta_c, c) - cp.multiply(1.0 / eta_d, d)),
-        e[:, 0] == ev.e_arrival_kwh,
-    ]
-    lo = np.minimum(ev.e_min_kwh, ev.e_arrival_kwh)[:, None]
-    hi = np.maximum(ev.e_max_kwh, ev.e_arrival_kwh)[:, None]
-    cons["ev-energy_bounds"] = [e >= lo, e <= hi]
-    at_departure = e[np.arange(n), ev.departure_index]
+    # energy at the end of each plugged period: e_k = e_(k-1) + h (eta_c c - d / eta_d), the
+    # first entry of each EV starting from its arrival energy (before it, c = d = 0)
+    ek = cp.Variable(K, name="ev-e")
+    first = np.ones(K, dtype=bool)
+    first[1:] = rows[1:] != rows[:-1]
+    prev = np.flatnonzero(~first)
+    shift = sp.csr_matrix((np.ones(len(prev)), (prev, prev - 1)), shape=(K, K))
+    start = np.where(first, ev.e_arrival_kwh[rows], 0.0)
+    step = hours * (
+        cp.multiply(ev.eta_charge[rows], ck) - cp.multiply(1.0 / ev.eta_discharge[rows], d_k)
+    )
+    cons["ev-energy_balance"] = [ek - shift @ ek == start + step] if K else []
+    lo = np.minimum(ev.e_min_kwh, ev.e_arrival_kwh)[rows]
+    hi = np.maximum(ev.e_max_kwh, ev.e_arrival_kwh)[rows]
+    cons["ev-energy_bounds"] = [ek >= lo, ek <= hi] if K else []
+
+    # energy at every period boundary 0..T, and at departure, as picks of e_k
+    boundaries = np.broadcast_to(np.arange(T + 1), (n, T + 1))
+    at_k = _latest_before(rows, cols, n, boundaries)
+    arrival = np.where(at_k < 0, np.repeat(ev.e_arrival_kwh, T + 1), 0.0)
+    e = cp.reshape(_pick(at_k, K) @ ek + arrival, (n, T + 1), order="C")
+    dep_k = _latest_before(rows, cols, n, ev.departure_index[:, None])
+    at_departure = _pick(dep_k, K) @ ek + np.where(dep_k < 0, ev.e_arrival_kwh, 0.0)
     if soft_target:
         shortfall = cp.Variable(n, nonneg=True, name="ev-shortfall")
         cons["ev-target"] = [at_departure + shortfall >= ev.e_target_kwh]
@@ -168,18 +229,21 @@ def station_block(
         shortfall = cp.Constant(np.zeros(n))
         cons["ev-target"] = [at_departure >= ev.e_target_kwh]
 
-    # shared chargers
-    shared = np.flatnonzero(ev.charger >= 0)
-    if len(shared) and len(charger_p_max_kw):
-        K = sp.csr_matrix(
-            (np.ones(len(shared)), (ev.charger[shared], shared)),
-            shape=(len(charger_p_max_kw), n),
+    # shared chargers: one row per (charger, period)
+    on_charger = ev.charger[rows] >= 0
+    if on_charger.any() and len(charger_p_max_kw):
+        kk = np.flatnonzero(on_charger)
+        nch = len(charger_p_max_kw)
+        C = sp.csr_matrix(
+            (np.ones(len(kk)), (ev.charger[rows[kk]] * T + cols[kk], kk)), shape=(nch * T, K)
         )
-        cons["charger-p_limit"] = [K @ (c + d) <= charger_p_max_kw[:, None] @ np.ones((1, T))]
+        cons["charger-p_limit"] = [C @ (ck + d_k) <= np.repeat(charger_p_max_kw, T)]
 
     # stations: net import / export, ports
-    S = sp.csr_matrix((np.ones(n), (ev.station, np.arange(n))), shape=(n_stations, n))
-    net = S @ (c - d)
+    A = sp.csr_matrix(
+        (np.ones(K), (ev.station[rows] * T + cols, np.arange(K))), shape=(n_stations * T, K)
+    )
+    net = cp.reshape(A @ (ck - d_k), (n_stations, T), order="C")
     ess_c = ess_d = ess_e = None
     if ess is not None and len(ess.e_kwh):
         m = len(ess.e_kwh)
@@ -225,18 +289,17 @@ def station_block(
     p_export = cp.Parameter((n_stations, T), nonneg=True, name="station-p_export_max")
     cons["station-import"] = [net <= p_import]
     cons["station-export"] = [-net <= p_export]
-    if need_port:
+    if need_port and occupancy is not None:
         limited = np.flatnonzero(np.isfinite(ports))
-        cons["station-ports"] = [
-            (S @ occupancy)[limited, :] <= ports[limited][:, None] @ np.ones((1, T))
-        ]
+        held = cp.reshape(A @ occupancy, (n_stations, T), order="C")
+        cons["station-ports"] = [held[limited, :] <= ports[limited][:, None] @ np.ones((1, T))]
     return StationBlock(
         c=c,
         d=d,
         e=e,
         shortfall=shortfall,
         net_kw=net,
-        occupancy=occupancy,
+        occupancy=None if occupancy is None else cp.reshape(X @ occupancy, (n, T), order="C"),
         ess_c=ess_c,
         ess_d=ess_d,
         ess_e=ess_e,

@@ -231,7 +231,7 @@ class V2ASchedule:
                 f"{name}: V2A problem infeasible ({status}); targets are soft, so check the "
                 "energy limits against the arrival energies and the base load"
             )
-        check_status(name, status)
+        check_status(name, status, self.problem)
         return build_v2a_result(self, name)
 
 
