@@ -36,6 +36,38 @@ def check_solver(solver: str) -> str:
     return name
 
 
+_HIGHS_GREETED = False
+
+
+def silence_highs_banner() -> None:
+    """Create HiGHS's first instance with the C-level stdout closed.
+
+    highspy prints a two-line banner (version, licence) when the first ``Highs`` object of a
+    process is built, whatever the options; CVXPY builds it inside the solve, so the banner
+    would land in the middle of our own output. Verbose solves still print HiGHS's log.
+    """
+    global _HIGHS_GREETED
+    if _HIGHS_GREETED:
+        return
+    _HIGHS_GREETED = True
+    try:
+        import highspy
+    except ImportError:
+        return
+    import os
+    import sys
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def run_solver(co, solver: str = DEFAULT_SOLVER, diagnose_infeasible: bool = True, **options):
     """Solve ``co.problem``; record ``compile_s``, ``solve_s`` (the solver's own time) and
     ``total_s`` in ``co.timings``. Raises InfeasibleError (with a diagnosis) or SolveError."""
@@ -53,6 +85,8 @@ def timed_solve(model, name: str, what: str, **options) -> str:
     """Solve ``model.problem`` with the solver's default options merged in; record
     ``compile_s``, ``solve_s`` (the solver's own time) and ``total_s`` in ``model.timings``;
     return the status. A solver failure becomes SolveError naming ``what`` was solved."""
+    if name == "HIGHS":
+        silence_highs_banner()
     t0 = time.perf_counter()
     defaults = getattr(model, "default_options", DEFAULT_OPTIONS)
     tightened = {k: v for k, v in defaults.get(name, {}).items() if k not in options}

@@ -147,6 +147,10 @@ class RollingHorizon:
         """
         import warnings
 
+        from gridv2g.solvers import silence_highs_banner
+
+        if solver == "HIGHS":
+            silence_highs_banner()
         fallback = solver != self.solver
         problem = (
             cp.Problem(self.problem.objective, self.problem.constraints)
