@@ -108,7 +108,12 @@ def bare_solver_seconds(problem: cp.Problem, solver: str = "CLARABEL", repeat: i
     best = np.inf
     for _ in range(repeat):
         t0 = time.perf_counter()
-        impl.solve_via_data(data, warm_start=False, verbose=False, solver_opts={"tol_feas": 1e-9})
+        impl.solve_via_data(
+            data,
+            warm_start=False,
+            verbose=False,
+            solver_opts=dict(CoOptimization.default_options["CLARABEL"]),
+        )
         best = min(best, time.perf_counter() - t0)
     return float(best)
 

@@ -81,12 +81,23 @@ class StationSlotSpec(_Model):
     p_kw: ProfileSpec | None = Field(None, description="fixed consumption profile [kW]")
     p_min_kw: float | None = Field(None, description="lower bound if p is a variable [kW]")
     p_max_kw: float | None = Field(None, description="upper bound if p is a variable [kW]")
+    fleet: bool = Field(
+        False,
+        description="active power is the net import of the fleet site of the same name "
+        "(optimized with its EVs; within +-s_kva)",
+    )
 
     @model_validator(mode="after")
     def _fixed_or_variable(self):
         variable = self.p_min_kw is not None or self.p_max_kw is not None
+        if self.fleet:
+            if self.p_kw is not None or variable:
+                raise ValueError("a fleet slot takes its power from its EVs: no p_kw, p_min_kw")
+            return self
         if (self.p_kw is None) == (not variable):
-            raise ValueError("give either p_kw (fixed profile) or p_min_kw/p_max_kw (variable)")
+            raise ValueError(
+                "give either p_kw (fixed profile), p_min_kw/p_max_kw (variable) or fleet: true"
+            )
         return self
 
 
@@ -115,6 +126,12 @@ class ObjectiveSpec(_Model):
     energy_cost: float = Field(0.0, description="weight on substation energy cost")
     voltage_deviation: float = Field(0.0, description="weight on sum |v - 1|")
     curtailment: float = Field(0.0, description="weight on curtailment cost")
+    ev_degradation: float | None = Field(
+        None, description="weight on the fleet's V2G degradation cost (default 1 with a fleet)"
+    )
+    ev_shortfall: float | None = Field(
+        None, description="weight on the fleet's shortfall penalty (default 1 with a fleet)"
+    )
 
 
 class SolverSpec(_Model):
@@ -145,6 +162,7 @@ class Case(_Model):
     stations: list[StationSlotSpec] = Field(
         default_factory=list, description="station converter slots on the feeder"
     )
+    fleet: FleetSpec | None = Field(None, description="EVs at the fleet slots, co-optimized")
     options: OptionsSpec = Field(default_factory=OptionsSpec, description="limits, switches")
     objective: ObjectiveSpec = Field(
         default_factory=lambda: ObjectiveSpec(losses=1.0), description="weighted terms"
@@ -229,6 +247,21 @@ class StationOptionsSpec(_Model):
     exclusive: bool = Field(False, description="charge/discharge exclusiveness (MILP)")
     v2g: bool = Field(True, description="allow discharge where the session allows it")
     ess_exclusive: bool = Field(False, description="storage charge/discharge exclusive")
+
+
+class FleetSpec(_Model):
+    """EVs charging at stations on the feeder, optimized with it (grid cases)."""
+
+    sessions: SessionsSpec = Field(description="EV sessions: CSV or sampler")
+    sites: list[StationSiteSpec] = Field(
+        min_length=1,
+        description="the stations (ports, limits, chargers, storage); each name is a station "
+        "slot with fleet: true",
+    )
+    degradation_per_kwh: float = Field(0.0, ge=0, description="V2G degradation cost gamma")
+    options: StationOptionsSpec = Field(
+        default_factory=StationOptionsSpec, description="targets, V2G, integer options"
+    )
 
 
 class StationSolverSpec(_Model):
@@ -319,6 +352,9 @@ class StochasticCase(_Model):
     def path(self, relative: str) -> Path:
         p = Path(relative)
         return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+Case.model_rebuild()  # FleetSpec is defined after Case
 
 
 def _line_of(node, loc) -> int | None:
@@ -504,6 +540,7 @@ def grid_data(case: Case, feeder=None):
                 "bus": [s.bus for s in case.stations],
                 "s_kva": [s.s_kva for s in case.stations],
                 "p_variable": [s.p_kw is None for s in case.stations],
+                "fleet": [s.fleet for s in case.stations],
             },
             index=pd.Index([s.name for s in case.stations], name="station"),
         )
@@ -526,6 +563,10 @@ def grid_data(case: Case, feeder=None):
             slots=slots, p_kw=frame(cols), p_min_kw=frame(lo), p_max_kw=frame(hi)
         )
     opt = case.options
+    objective = {k: v for k, v in case.objective.model_dump().items() if v}
+    for term in ("ev_degradation", "ev_shortfall"):  # an explicit 0 switches a term off
+        if getattr(case.objective, term) is not None:
+            objective[term] = getattr(case.objective, term)
     return GridData(
         feeder=feeder,
         horizon=horizon,
@@ -541,9 +582,36 @@ def grid_data(case: Case, feeder=None):
         bus_v_limits={k: tuple(v) for k, v in opt.bus_v_limits.items()},
         v_source_pu=opt.v_source_pu,
         ampacity=opt.ampacity,
-        objective={k: v for k, v in case.objective.model_dump().items() if v},
+        objective=objective,
         s_base_kva=opt.s_base_kva,
+        fleet=fleet_data(case) if case.fleet is not None else None,
     )
+
+
+def fleet_data(case: Case):
+    """The :class:`~gridv2g.problems.station.StationData` of a grid case's fleet: its sites,
+    sessions and options, priced at the case's energy price (for the money figures only)."""
+    fleet = case.fleet
+    sites = {s.name for s in fleet.sites}
+    slots = {s.name for s in case.stations if s.fleet}
+    if sites != slots:
+        raise CaseError(
+            f"case '{case.name}': every fleet site needs a station slot with fleet: true of the "
+            f"same name and vice versa; sites without a slot {sorted(sites - slots)}, fleet "
+            f"slots without a site {sorted(slots - sites)}"
+        )
+    station_case = StationCase(
+        name=case.name,
+        problem="schedule_station",
+        horizon=case.horizon,
+        prices=StationPricesSpec(buy=case.prices),
+        sessions=fleet.sessions,
+        stations=fleet.sites,
+        objective=StationObjectiveSpec(kind="cost", degradation_per_kwh=fleet.degradation_per_kwh),
+        options=fleet.options,
+        base_dir=case.base_dir,
+    )
+    return station_data(station_case)
 
 
 def _horizon(case):

@@ -38,7 +38,38 @@ def result_figures(result, directory: str | Path) -> list[Path]:
     path = directory / "substation_voltage.png"
     fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
-    return [path]
+    paths = [path]
+    if len(result.res_ev):
+        fig = fleet_on_feeder(result)
+        paths.append(directory / "fleet.png")
+        fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
+        plt.close(fig)
+    return paths
+
+
+def fleet_on_feeder(result, plans=None):
+    """Each fleet site's net import [kW] and the voltage [pu] at its bus; ``plans``: an
+    optional :func:`gridv2g.problems.fleet_grid.fleet_plan`-style {name: (time x station)
+    kW frame} drawn beside the joint schedule."""
+    fig, (ax_p, ax_v) = plt.subplots(2, 1, figsize=(9, 5), sharex=True)
+    site = result.res_site.p_kw.unstack("station")
+    for name in site.columns:
+        ax_p.step(site.index, site[name].to_numpy(), where="post", label=f"{name} joint")
+        for plan, frame in (plans or {}).items():
+            ax_p.step(
+                frame.index, frame[name].to_numpy(), where="post", alpha=0.6, label=f"{name} {plan}"
+            )
+    ax_p.set_ylabel("kW")
+    ax_p.legend(loc="upper left", fontsize=8)
+    slots = result.problem.data.stations.slots
+    vm = result.res_bus.vm_pu.unstack("bus")
+    for name in site.columns:
+        bus = slots.loc[name, "bus"]
+        ax_v.plot(vm.index, vm[bus].to_numpy(), label=f"vm_pu at bus {bus} ({name})")
+    ax_v.set_ylabel("pu")
+    ax_v.legend(loc="lower left", fontsize=8)
+    fig.autofmt_xdate()
+    return fig
 
 
 def station_power(result, ax=None):

@@ -34,12 +34,19 @@ class Result:
     summary: dict
     timings: dict
     problem: object = field(default=None, repr=False)  # the CoOptimization, for re-solves
+    #: with an EV fleet: per EV and period (p_charge_kw, p_discharge_kw, e_kwh, soc, plugged,
+    #: port), per EV (arrival/departure/target energy, shortfall, charged, discharged) and per
+    #: fleet station and period (net import, charge, discharge, storage); empty otherwise
+    res_ev: pd.DataFrame = field(default_factory=pd.DataFrame)
+    res_ev_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    res_site: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_dir(self, directory: str | Path, fmt: str = "parquet") -> Path:
         """Write every table (Parquet or CSV), ``summary.json`` and PNG plots."""
         from gridv2g import plots
 
-        names = ("res_bus", "res_line", "res_ext_grid", "res_der", "res_station")
+        names = ["res_bus", "res_line", "res_ext_grid", "res_der", "res_station"]
+        names += [n for n in ("res_ev", "res_ev_summary", "res_site") if len(getattr(self, n))]
         directory = write_tables(directory, {n: getattr(self, n) for n in names}, self.summary, fmt)
         plots.result_figures(self, directory)
         return directory
@@ -201,6 +208,17 @@ def build_result(co, solver: str) -> Result:
         "curtailed_kwh": float(res_der.curtailed_kw.sum() * hours) if len(res_der) else 0.0,
         **{f"{k}": float(v) for k, v in co.timings.items()},
     }
+    fleet_tables = {}
+    if co.fleet is not None:
+        fleet_tables = _fleet_tables(co)
+        ev_sum = fleet_tables["res_ev_summary"]
+        summary.update(
+            evs=len(ev_sum),
+            ev_charged_kwh=float(ev_sum.charged_kwh.sum()),
+            ev_discharged_kwh=float(ev_sum.discharged_kwh.sum()),
+            ev_shortfall_kwh=float(ev_sum.shortfall_kwh.sum()),
+            fleet_peak_kw=float(fleet_tables["res_site"].p_kw.groupby("time").sum().max()),
+        )
     for term, expr in co.terms.items():
         value = expr.value
         summary[f"term_{term}"] = (
@@ -218,7 +236,28 @@ def build_result(co, solver: str) -> Result:
         summary=summary,
         timings=dict(co.timings),
         problem=co,
+        **fleet_tables,
     )
+
+
+def _fleet_tables(co) -> dict[str, pd.DataFrame]:
+    """res_ev, res_ev_summary, res_site of the fleet, as the station-only problem writes them."""
+    from gridv2g.model.station import assign_ports
+    from gridv2g.problems.station import station_tables
+
+    f, b = co.fleet, co.fleet.block
+    ev = f.ev
+    # solver noise below 1 W cleaned so that "no power outside windows" reads exactly
+    c = np.where(ev.mask, np.maximum(b.c.value, 0.0), 0.0)
+    d = np.where(ev.mask, np.maximum(b.d.value, 0.0), 0.0)
+    ess = None
+    if f.ess is not None:
+        ess = {"station": f.ess.station, "c": b.ess_c.value, "d": b.ess_d.value, "e": b.ess_e.value}
+    port = assign_ports((c > 1e-6) | (d > 1e-6), ev.station, f.ports)
+    res_ev, res_site, res_ev_summary, _ = station_tables(
+        co.data.fleet, ev, c, d, b.e.value, ess, port
+    )
+    return {"res_ev": res_ev, "res_ev_summary": res_ev_summary, "res_site": res_site}
 
 
 def _bus_demand_kw(co, feeder_buses: list[str]) -> tuple[np.ndarray, np.ndarray]:

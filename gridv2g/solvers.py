@@ -112,6 +112,8 @@ def timed_solve(model, name: str, what: str, **options) -> str:
 
 
 MILP_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS")
+#: solvers that take second-order cones with integers (a grid case with fleet binaries)
+MISOCP_SOLVERS = ("SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS")
 
 
 def check_milp_solver(name: str, integer: bool, why: str) -> None:

@@ -10,6 +10,13 @@ Combined as a weighted sum by the problem (``{"losses": 1.0, "voltage_deviation"
 - ``voltage_deviation``: Cao's :math:`\Gamma = \sum_{t,j} |v_{j,t} - 1|` on squared voltages
   (:math:`\approx 2 \sum |V - 1|`), [pu].
 - ``curtailment``: curtailed DER energy [kWh] times a cost per kWh.
+- ``ev_degradation``: V2G battery degradation of an EV fleet at the feeder's stations [money],
+  :math:`\gamma\, \Delta t \sum d` (seed 001).
+- ``ev_shortfall``: energy missing at departure with soft targets times the penalty rho
+  [money] (seed 002).
+
+The two fleet terms enter with weight 1 when a fleet is present, unless the case weights them:
+a losses-only objective would otherwise have every EV with a soft target leave empty.
 """
 
 from __future__ import annotations
@@ -34,4 +41,13 @@ def curtailment_kwh(p_available, p, s_base_kva: float, hours: float) -> cp.Expre
     return (s_base_kva * hours) * cp.sum(p_available - p)
 
 
-TERMS = ("losses", "energy_cost", "voltage_deviation", "curtailment")
+TERMS = (
+    "losses",
+    "energy_cost",
+    "voltage_deviation",
+    "curtailment",
+    "ev_degradation",
+    "ev_shortfall",
+)
+#: terms with weight 1 unless the case weights them, when the problem has an EV fleet
+FLEET_TERMS = ("ev_degradation", "ev_shortfall")

@@ -1,4 +1,9 @@
-"""The grid co-optimization problem: DistFlow SOCP + DER + station slots + weighted objective.
+"""The grid co-optimization problem: DistFlow SOCP + DER + stations + weighted objective.
+
+Stations are converter slots on feeder buses. A slot's active power is a fixed profile, a
+bounded variable, or (``fleet`` slots) the net import of a station of an EV fleet: the per-EV
+station block of :mod:`gridv2g.model.station` (charge, V2G discharge, energy, targets, limits,
+storage) is then part of the same SOCP, so EV schedules and feeder flows are optimized together.
 
 Reads top to bottom like a PowerModels problem builder: data -> per-unit network -> blocks ->
 objective -> one ``cp.Problem``. Everything a re-solve may change (prices, base loads, DER
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import cvxpy as cp
 import numpy as np
@@ -38,9 +44,11 @@ class DERData:
 
 @dataclass
 class StationSlotData:
-    """Station converters: ``slots`` (index = name) with ``bus``, ``s_kva`` and ``p_variable``
-    (bool); ``p_kw`` (time x slot) consumption profile for fixed slots; ``p_min_kw`` /
-    ``p_max_kw`` (time x slot) bounds for variable slots."""
+    """Station converters: ``slots`` (index = name) with ``bus``, ``s_kva``, ``p_variable``
+    (bool) and optionally ``fleet`` (bool: the slot's active power is the net import of the
+    fleet station of the same name; such slots are variable within +-``s_kva``); ``p_kw``
+    (time x slot) consumption profile for fixed slots; ``p_min_kw`` / ``p_max_kw`` (time x
+    slot) bounds for variable slots."""
 
     slots: pd.DataFrame
     p_kw: pd.DataFrame | None = None
@@ -57,6 +65,9 @@ class GridData:
     ``reactive``: reactive dispatch on/off per device class (``pv``, ``wind``, ``station``).
     ``vmin_pu`` / ``vmax_pu``: defaults; ``bus_v_limits``: {bus: (vmin, vmax)} overrides.
     ``objective``: {term: weight} over :data:`gridv2g.model.objective.TERMS`.
+    ``fleet``: a :class:`~gridv2g.problems.station.StationData` whose stations are the slots
+    marked ``fleet`` (its prices serve only the money figures of the result; the grid objective
+    prices energy at the substation).
     """
 
     feeder: object
@@ -65,6 +76,7 @@ class GridData:
     price_per_kwh: pd.Series
     der: DERData | None = None
     stations: StationSlotData | None = None
+    fleet: object | None = None  # StationData: EVs at the fleet slots' stations
     reactive: dict[str, bool] = field(
         default_factory=lambda: {"pv": True, "wind": True, "station": True}
     )
@@ -79,8 +91,40 @@ class GridData:
     s_base_kva: float = 1000.0
 
 
+def fixed_fleet(data: GridData, net_kw: pd.DataFrame) -> GridData:
+    """``data`` with its fleet replaced by fixed station profiles: each fleet slot consumes
+    ``net_kw[slot]`` (time x station, kW; e.g. the uncontrolled baseline's or a station-only
+    schedule's net import). The grid then only dispatches DER and reactive power around it:
+    the sequential plan a joint solve is compared with."""
+    import dataclasses
+
+    st = data.stations
+    fleet_slots = st.slots.index[st.slots.get("fleet", False) == True]  # noqa: E712
+    missing = sorted(set(fleet_slots) - set(net_kw.columns))
+    if missing:
+        raise GridV2GError(f"fixed_fleet: no profile for fleet slot(s) {missing}")
+    slots = st.slots.copy()
+    slots.loc[fleet_slots, "p_variable"] = False
+    slots["fleet"] = False
+    index = data.horizon.index
+    p_kw = st.p_kw.copy() if st.p_kw is not None else pd.DataFrame(0.0, index, slots.index)
+    p_kw.loc[:, list(fleet_slots)] = net_kw.reindex(index)[list(fleet_slots)].to_numpy()
+    stations = StationSlotData(slots=slots, p_kw=p_kw, p_min_kw=st.p_min_kw, p_max_kw=st.p_max_kw)
+    return dataclasses.replace(data, fleet=None, stations=stations)
+
+
 class CoOptimization:
     """Build once, update Parameters, solve: the grid co-optimization of one case."""
+
+    #: Clarabel's duality-gap tolerances tightened from 1e-8 to 1e-9, as its feasibility one
+    #: is (:data:`gridv2g.solvers.DEFAULT_OPTIONS`). With a money objective (energy cost at
+    #: 0.04-0.13 per kWh) the losses weigh little, and at 1e-8 the SOC gap of lightly loaded
+    #: branches reached 5.5e-5 (``cases/ieee33_ev.yaml``); at 1e-9 it is 1.1e-6 there and on
+    #: IEEE 123 x 96 it falls from 2.5e-6 to 6.6e-9, at the same solve time. (At 1e-10 the
+    #: IEEE 33 DER case ends "inaccurate" and is retried at Clarabel's defaults.)
+    default_options: ClassVar[dict] = {
+        "CLARABEL": {"tol_feas": 1e-9, "tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9}
+    }
 
     def __init__(self, data: GridData, dpp: bool = True, elastic: bool = False):
         """Build the problem. ``dpp=False`` skips DPP compilation (one-shot solves);
@@ -143,6 +187,9 @@ class CoOptimization:
             p_dem = p_dem + self.stations.C @ self.stations.p
             q_dem = q_dem + self.stations.C @ self.stations.q
             constraints += self.stations.all_constraints()
+        self.fleet = None
+        if data.fleet is not None:
+            constraints += self._connect_fleet()
         vmin, vmax = self._v_limits()
         self.grid = distflow(
             net,
@@ -162,10 +209,52 @@ class CoOptimization:
         if elastic:
             expr = sum(cp.sum(slack) for slack in self.grid.slacks.values())
         else:
-            expr = sum(w * self.terms[name] for name, w in data.objective.items() if w)
+            expr = sum(w * self.terms[name] for name, w in self.weights.items() if w)
         self.problem = cp.Problem(cp.Minimize(expr), constraints)
         self.timings = {"build_s": time.perf_counter() - t0}
         self.update()
+
+    @property
+    def weights(self) -> dict[str, float]:
+        """Objective weights: the case's, plus weight 1 on the fleet terms it leaves out."""
+        weights = dict(self.data.objective)
+        if self.fleet is not None:
+            for term in obj.FLEET_TERMS:
+                weights.setdefault(term, 1.0)
+        return weights
+
+    @property
+    def integer(self) -> bool:
+        """Binaries (ports, exclusiveness) make the problem a mixed-integer SOCP."""
+        return self.fleet is not None and self.fleet.block.integer
+
+    def _connect_fleet(self) -> list:
+        """Build the fleet's station block and tie each fleet slot's active power to its
+        station's net import (kW -> pu). Raises naming stations without a slot or slots
+        without a station."""
+        from gridv2g.problems.station import FleetModel, fleet_block
+
+        data = self.data
+        fleet = data.fleet
+        sites = list(fleet.stations.stations.index)
+        slots = data.stations.slots if data.stations is not None else None
+        marked = []
+        if slots is not None and "fleet" in slots:
+            marked = list(slots.index[slots.fleet.fillna(False).astype(bool)])
+        missing = [s for s in sites if s not in marked]
+        extra = [s for s in marked if s not in sites]
+        if missing or extra:
+            raise GridV2GError(
+                f"fleet stations and fleet slots must match by name: stations without a fleet "
+                f"slot on the feeder {missing}; fleet slots without a station {extra}"
+            )
+        ev, ess, ports, block = fleet_block(fleet)
+        self.fleet = FleetModel(ev=ev, ess=ess, ports=ports, block=block)
+        pos = np.array([list(slots.index).index(s) for s in sites], dtype=int)
+        return [
+            *block.all_constraints(),
+            self.stations.p[pos, :] == block.net_kw / data.s_base_kva,
+        ]
 
     # ------------------------------------------------------------------ data -> parameters
     def _v_limits(self) -> tuple[np.ndarray, np.ndarray]:
@@ -193,6 +282,12 @@ class CoOptimization:
             )
         else:
             terms["curtailment"] = cp.Constant(0.0)
+        terms["ev_degradation"] = terms["ev_shortfall"] = cp.Constant(0.0)
+        if self.fleet is not None:
+            fleet, b = self.data.fleet, self.fleet.block
+            terms["ev_degradation"] = fleet.degradation_per_kwh * h * cp.sum(b.d)
+            if fleet.soft_target:
+                terms["ev_shortfall"] = fleet.shortfall_penalty_per_kwh * cp.sum(b.shortfall)
         return terms
 
     @property
@@ -273,12 +368,22 @@ class CoOptimization:
             self.stations.params["p_profile"].value = table(st.p_kw)
             self.stations.params["p_min"].value = table(st.p_min_kw)
             self.stations.params["p_max"].value = table(st.p_max_kw)
+        if self.fleet is not None:
+            from gridv2g.problems.station import set_station_limits
+
+            set_station_limits(self.fleet.block, self.data.fleet)
 
     # ------------------------------------------------------------------ solve
     def solve(self, solver: str = "CLARABEL", **options):
         """Solve (compiling on the first call) and return a :class:`~gridv2g.result.Result`."""
         from gridv2g.result import build_result
-        from gridv2g.solvers import run_solver
+        from gridv2g.solvers import MISOCP_SOLVERS, check_solver, run_solver
 
+        if self.integer and check_solver(solver) not in MISOCP_SOLVERS:
+            raise GridV2GError(
+                f"{solver} cannot solve this case: the fleet's ports / exclusiveness binaries "
+                f"make it a mixed-integer SOCP; use one of {list(MISOCP_SOLVERS)}, or drop "
+                "ports and exclusiveness (the LP relaxation of a station is often exact enough)"
+            )
         run_solver(self, solver, **options)
         return build_result(self, solver)

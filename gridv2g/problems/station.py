@@ -120,6 +120,52 @@ def ess_arrays(data: StationData) -> ESSArrays | None:
     )
 
 
+@dataclass
+class FleetModel:
+    """A station block with the arrays it was built from (see :func:`fleet_block`)."""
+
+    ev: EVArrays
+    ess: ESSArrays | None
+    ports: np.ndarray
+    block: object  # StationBlock
+
+
+def fleet_block(data: StationData):
+    """The station block of ``data``: ``(ev, ess, ports, block)`` with per-EV arrays, storage
+    arrays (or None), ports per station (inf = one per EV) and the
+    :class:`~gridv2g.model.station.StationBlock`. Shared by the station-only problem and the
+    grid co-optimization, which connects ``block.net_kw`` to the stations' feeder buses."""
+    st = data.stations
+    ev = ev_arrays(data)
+    ess = ess_arrays(data)
+    ports = st.stations.ports.astype(float).fillna(np.inf).to_numpy()
+    charger_station = np.array(
+        [list(st.stations.index).index(s) for s in st.chargers.station], dtype=int
+    )
+    block = station_block(
+        ev,
+        len(st.stations),
+        data.horizon.hours,
+        ports,
+        st.chargers.p_max_kw.to_numpy(float),
+        charger_station,
+        soft_target=data.soft_target,
+        exclusive=data.exclusive,
+        ess=ess,
+    )
+    return ev, ess, ports, block
+
+
+def set_station_limits(block, data: StationData) -> None:
+    """Set the block's import/export limit Parameters [kW] from ``data`` (NaN: no limit)."""
+    idx = data.horizon.index
+    st = data.stations
+    for key in ("p_import_max_kw", "p_export_max_kw"):
+        frame = getattr(st, key).reindex(idx)[st.stations.index]
+        values = frame.to_numpy(float).T
+        block.params[key].value = np.nan_to_num(np.minimum(values, NO_LIMIT_KW), nan=NO_LIMIT_KW)
+
+
 class StationSchedule:
     """Build once, update Parameters, solve: scheduling of one or more stations."""
 
@@ -131,24 +177,7 @@ class StationSchedule:
         h = data.horizon.hours
         T = data.horizon.periods
         st = data.stations
-        self.ev = ev_arrays(data)
-        self.ess = ess_arrays(data)
-        ports = st.stations.ports.astype(float).fillna(np.inf).to_numpy()
-        self.ports = ports
-        charger_station = np.array(
-            [list(st.stations.index).index(s) for s in st.chargers.station], dtype=int
-        )
-        self.block = station_block(
-            self.ev,
-            len(st.stations),
-            h,
-            ports,
-            st.chargers.p_max_kw.to_numpy(float),
-            charger_station,
-            soft_target=data.soft_target,
-            exclusive=data.exclusive,
-            ess=self.ess,
-        )
+        self.ev, self.ess, self.ports, self.block = fleet_block(data)
         b = self.block
         ns = len(st.stations)
         self.price = {
@@ -188,13 +217,7 @@ class StationSchedule:
         idx = self.data.horizon.index
         for k, p in self.price.items():
             p.value = getattr(self.data.prices, k).reindex(idx).to_numpy(float)
-        st = self.data.stations
-        for key in ("p_import_max_kw", "p_export_max_kw"):
-            frame = getattr(st, key).reindex(idx)[st.stations.index]
-            values = frame.to_numpy(float).T
-            self.block.params[key].value = np.nan_to_num(
-                np.minimum(values, NO_LIMIT_KW), nan=NO_LIMIT_KW
-            )
+        set_station_limits(self.block, self.data)
 
     def default_solver(self) -> str:
         return "HIGHS" if self.integer else "CLARABEL"
