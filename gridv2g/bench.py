@@ -257,6 +257,77 @@ def bench_station(n_ev: int, milp: bool = False, time_limit_s: float = 300.0) ->
     }
 
 
+#: the bus of the benchmark EV lot on each feeder (far from the substation)
+LOT_BUS = {"ieee33": "18", "ieee123": "65"}
+
+
+def fleet_grid_case(feeder_name: str, n_ev: int) -> GridData:
+    """The grid benchmark case of ``feeder_name`` (2 PV + 2 wind, 96 x 15 min from noon) with
+    the :func:`station_case` lot of ``n_ev`` EVs co-optimized at :data:`LOT_BUS`, behind a
+    converter of 6 kVA per EV; minimum cost of substation energy (CAISO-like) + degradation."""
+    import dataclasses
+
+    from gridv2g.problems.co_optimize import StationSlotData
+
+    fleet = station_case(n_ev)
+    hz = fleet.horizon
+    base = grid_case(feeder_name, 96)
+    shapes = {"pv": "clear_sky_pv", "wind": "wind"}
+    avail = pd.DataFrame(
+        {u: standard_shape(shapes[k], hz) for u, k in base.der.units.kind.items()}, index=hz.index
+    )
+    s_kva = 6.0 * n_ev
+    slots = pd.DataFrame(
+        {"bus": [LOT_BUS[feeder_name]], "s_kva": [s_kva], "p_variable": [True], "fleet": [True]},
+        index=pd.Index(["lot"], name="station"),
+    )
+    limit = pd.DataFrame({"lot": s_kva}, index=hz.index)
+    return dataclasses.replace(
+        base,
+        horizon=hz,
+        load_scale=standard_shape("residential", hz).rename("*").to_frame(),
+        price_per_kwh=price_shape("caiso", hz),
+        der=DERData(base.der.units, avail),
+        stations=StationSlotData(slots=slots, p_min_kw=-limit, p_max_kw=limit),
+        fleet=fleet,
+        objective={"energy_cost": 1.0},
+    )
+
+
+def bench_fleet_grid(feeder_name: str, n_ev: int) -> dict:
+    """One record: an EV lot inside the grid SOCP (:func:`fleet_grid_case`), build / compile /
+    solver seconds and the AC replay's worst figures."""
+    from gridv2g.validation import validate
+
+    data = fleet_grid_case(feeder_name, n_ev)
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        co = CoOptimization(data, dpp=False)
+        result = co.solve()
+        total = time.perf_counter() - t0
+    report = validate(result)
+    return {
+        "name": f"{feeder_name}_{n_ev}ev_x96",
+        "seconds": {
+            "build": co.timings["build_s"],
+            "compile": co.timings["compile_s"],
+            "solver": co.timings["solve_s"],
+            "total": total,
+            "replay": report.summary["replay_s"],
+        },
+        "ratios": {"total_over_solver": total / co.timings["solve_s"]},
+        "peak_memory_mb": mem.delta_mb,
+        "peak_rss_mb": mem.peak_mb,
+        "figures": {
+            "variables": int(sum(v.size for v in co.problem.variables())),
+            "max_relaxation_gap": result.summary["max_relaxation_gap"],
+            "flagged_periods": report.summary["flagged_periods"],
+            "max_dv_pu": report.summary["max_dv_pu"],
+            "ev_charged_kwh": result.summary["ev_charged_kwh"],
+        },
+    }
+
+
 def bench_mpc(n_ev: int, rebuild_steps: int = 3) -> dict:
     """Rolling-horizon control of an ``n_ev`` lot over 96 periods: the per-step re-solve with
     Parameters against rebuilding (build + compile + solve) the problem at each step."""
@@ -329,6 +400,17 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"solver {s['solver']:.3f} s ({f['solver']}, {f['status']}{gap}), total "
             f"{s['total']:.3f} s; {f['variables']} variables; "
             f"RSS peak {record['peak_rss_mb']:.0f} MB (+{record['peak_memory_mb']:.0f} MB)"
+        )
+    for feeder_name, n_ev in [("ieee33", 50)] if quick else [("ieee33", 500), ("ieee123", 500)]:
+        record = bench_fleet_grid(feeder_name, n_ev)
+        records.append(record)
+        s, f = record["seconds"], record["figures"]
+        echo(
+            f"{record['name']:>26s}: build {s['build']:.3f} s, compile {s['compile']:.3f} s, "
+            f"solver {s['solver']:.3f} s, total {s['total']:.3f} s; {f['variables']} variables; "
+            f"AC replay {s['replay']:.2f} s: max gap {f['max_relaxation_gap']:.1e}, max |dV| "
+            f"{f['max_dv_pu']:.1e} pu, {f['flagged_periods']} flagged; "
+            f"RSS peak {record['peak_rss_mb']:.0f} MB"
         )
     record = bench_mpc(50 if quick else 500)
     records.append(record)
