@@ -11,7 +11,7 @@ from gridv2g.case import (
     station_data,
     stochastic_data,
 )
-from gridv2g.validation import ValidationReport
+from gridv2g.errors import GridV2GError
 from gridv2g.validation import validate as _validate
 
 
@@ -73,8 +73,19 @@ def schedule_station(case: StationCase, solver: str | None = None, dpp: bool = F
     return sched.solve(solver or case.solver.name, **{**case.solver.options, **options})
 
 
-def validate(result, **tolerances) -> ValidationReport:
-    """AC replay of a result in pandapower (:func:`gridv2g.validation.validate`)."""
+def validate(result, engine: str = "pandapower", **tolerances):
+    """Replay a grid result in AC power flow: ``engine="pandapower"`` on the balanced
+    equivalent the SOCP solved, with tolerances and flags (:func:`gridv2g.validation.validate`);
+    ``engine="opendss"`` on the full unbalanced feeder, the unbalanced truth
+    (:func:`gridv2g.validation_opendss.validate_opendss`)."""
+    if engine == "opendss":
+        from gridv2g.validation_opendss import validate_opendss
+
+        if tolerances:
+            raise GridV2GError("the OpenDSS replay takes no tolerances: it measures, flags none")
+        return validate_opendss(result)
+    if engine != "pandapower":
+        raise GridV2GError(f"engine must be 'pandapower' or 'opendss', got '{engine}'")
     return _validate(result, **tolerances)
 
 

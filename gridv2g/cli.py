@@ -37,6 +37,9 @@ def run(
     out: Annotated[str | None, typer.Option(help="output folder (default out/<case name>)")] = None,
     solver: Annotated[str | None, typer.Option(help="solver (default: the case's)")] = None,
     check: Annotated[bool, typer.Option(help="replay the result in AC power flow")] = True,
+    opendss: Annotated[
+        bool, typer.Option(help="also replay a grid result in OpenDSS on the unbalanced feeder")
+    ] = False,
     csv: Annotated[bool, typer.Option(help="write CSV instead of Parquet")] = False,
 ) -> None:
     """Solve a case, replay it in AC power flow and write tables, summary and plots."""
@@ -81,6 +84,9 @@ def run(
         keys = ["status", "objective", "losses_kwh", "substation_kwh", "peak_kw", "valley_kw"]
         keys += ["peak_valley_kw", "voltage_deviation", "vmin_pu", "vmin_bus", "vmin_time"]
         keys += ["vmax_pu", "vmax_bus", "vmax_time", "max_relaxation_gap", "curtailed_kwh"]
+        if "evs" in result.summary:
+            keys += ["evs", "ev_charged_kwh", "ev_discharged_kwh", "ev_shortfall_kwh"]
+            keys += ["fleet_peak_kw"]
         keys += ["build_s", "compile_s", "solve_s"]
     for key in keys:
         value = result.summary[key]
@@ -88,7 +94,25 @@ def run(
         typer.echo(f"  {key:32s} {shown}")
     if check:
         _write_and_echo(g.validate(result), folder)
+    if opendss and loaded.problem == "co_optimize":
+        _opendss_echo(g.validate(result, engine="opendss"), folder)
     typer.echo(f"  written to {folder}")
+
+
+def _opendss_echo(report, folder: Path) -> None:
+    """Write and print the OpenDSS (unbalanced) replay of a grid result."""
+    import json
+
+    report.periods.to_csv(folder / "opendss_periods.csv")
+    (folder / "opendss.json").write_text(json.dumps(report.summary, indent=2) + "\n")
+    s = report.summary
+    typer.echo(
+        f"  OpenDSS replay, unbalanced feeder ({s['periods']} periods, {s['replay_s']:.2f} s): "
+        f"losses {s['losses_opendss_kwh']:.6g} kWh vs SOCP {s['losses_socp_kwh']:.6g} kWh "
+        f"({s['losses_error_percent']:+.2g} %), Vmin {s['vmin_opendss_pu']:.4f} pu vs "
+        f"{s['vmin_socp_pu']:.4f}, max |dV| {s['max_dv_pu']:.2g} pu, max phase unbalance "
+        f"{s['max_unbalance_pu']:.2g} pu"
+    )
 
 
 def _write_and_echo(report, folder: Path) -> bool:
