@@ -415,8 +415,16 @@ def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
     if not isinstance(raw, dict):
         raise CaseError(f"{path}: a case file is a YAML mapping of fields")
     raw.setdefault("base_dir", str(path.resolve().parent))
+    return case_from_dict(raw, path.name, node)
+
+
+def case_from_dict(raw: dict, label: str, node=None):
+    """Validate a case given as a mapping (a parsed YAML file, possibly edited, e.g. by a
+    batch sweep). ``label`` names it in errors; ``node`` (the composed YAML) adds line
+    numbers. Relative paths resolve against ``raw["base_dir"]``."""
     from gridv2g.case_v2a import V2ACase
 
+    raw = dict(raw)
     model = {
         "schedule_station": StationCase,
         "stochastic_station": StochasticCase,
@@ -431,8 +439,8 @@ def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
         for err in exc.errors():
             loc = err["loc"]
             where = ".".join(str(k) for k in loc)
-            line = _line_of(node, loc)
-            at = f"{path.name}:{line}" if line else path.name
+            line = _line_of(node, loc) if node is not None else None
+            at = f"{label}:{line}" if line else label
             if err["type"] == "extra_forbidden":
                 valid = _valid_fields(model, loc)
                 messages.append(f"{at}: unknown field '{where}'; valid fields: {valid}")

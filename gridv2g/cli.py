@@ -188,6 +188,35 @@ def schema(
 
 
 @app.command()
+def batch(
+    sweep: Annotated[str, typer.Argument(help="sweep YAML: base case + varied fields")],
+    out: Annotated[
+        str | None, typer.Option(help="output folder (default out/<sweep name>)")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes (default: CPUs)")] = None,
+    dask: Annotated[bool, typer.Option(help="run on a local Dask cluster")] = False,
+    address: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (implies --dask)")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="skip scenarios finished before")] = True,
+) -> None:
+    """Run a scenario sweep; every finished scenario is kept, failures are recorded."""
+    from gridv2g.batch import run_batch
+
+    try:
+        table = run_batch(sweep, out, workers=workers, dask=dask, address=address, resume=resume)
+    except GridV2GError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    failed = table[table.status != "ok"]
+    typer.echo(f"  {len(table)} scenarios: {len(table) - len(failed)} ok, {len(failed)} failed")
+    for sid, row in failed.iterrows():
+        typer.echo(f"  {sid}: {row.get('error')}")
+    if failed.shape[0]:
+        raise typer.Exit(code=2)
+
+
+@app.command()
 def bench(
     quick: Annotated[bool, typer.Option(help="short run: 24 periods")] = False,
     json_file: Annotated[

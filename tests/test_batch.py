@@ -1,0 +1,120 @@
+"""Scenario sweeps: expansion, a failing scenario kept apart, resume, local and Dask runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import gridv2g as g
+from gridv2g.batch import load_sweep, run_batch, scenarios
+from gridv2g.case import CaseError
+
+CASES = Path(__file__).resolve().parent.parent / "cases"
+LOT = CASES / "lot20_seed001.yaml"
+
+
+def sweep_file(tmp_path, vary, mode="product", name="lot_sweep", base=LOT) -> Path:
+    path = tmp_path / f"{name}.yaml"
+    spec = {"name": name, "base": str(base), "mode": mode, "vary": vary, "validate": False}
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+def test_shipped_sweep_expands_to_valid_cases():
+    spec, base, _ = load_sweep(CASES / "sweeps" / "ieee33_ev_fleet_size.yaml")
+    found = scenarios(spec, base)
+    assert len(found) == 10
+    assert found[0].values == {"fleet.sessions.n": 10, "fleet.sessions.seed": 1}
+    assert found[0].raw["fleet"]["sessions"]["n"] == 10
+    assert base["fleet"]["sessions"]["n"] == 30  # the base case itself is untouched
+
+
+def test_zip_needs_equal_lengths_and_paths_must_exist(tmp_path):
+    bad_zip = sweep_file(tmp_path, {"sessions.n": [5, 10], "sessions.seed": [1]}, mode="zip")
+    with pytest.raises(CaseError, match="zip needs lists of one length"):
+        scenarios(*load_sweep(bad_zip)[:2])
+    unknown = sweep_file(tmp_path, {"sessions.count": [5]}, name="unknown")
+    with pytest.raises(CaseError, match=r"unknown field 'sessions.count'; valid fields: \["):
+        scenarios(*load_sweep(unknown)[:2])
+    index = sweep_file(tmp_path, {"stations.3.ports": [2]}, name="index")
+    with pytest.raises(CaseError, match="'3' is not an index of a list of 1"):
+        scenarios(*load_sweep(index)[:2])
+
+
+def test_sweep_file_rejects_unknown_fields(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        yaml.safe_dump({"name": "s", "base": str(LOT), "vary": {"sessions.n": [5]}, "workers": 3})
+    )
+    with pytest.raises(CaseError, match="valid fields"):
+        load_sweep(path)
+
+
+@pytest.fixture(scope="module")
+def lot_batch(tmp_path_factory):
+    """Four scenarios of the 20-EV lot, one with a 1 kW transformer: infeasible (hard targets)."""
+    tmp = tmp_path_factory.mktemp("batch")
+    sweep = sweep_file(
+        tmp, {"sessions.n": [5, 10], "stations.0.p_import_max_kw.constant": [100.0, 1.0]}
+    )
+    out = tmp / "out"
+    table = run_batch(sweep, out, workers=2, progress=False)
+    return sweep, out, table
+
+
+def test_a_failing_scenario_does_not_cost_the_others(lot_batch):
+    _, out, table = lot_batch
+    assert len(table) == 4
+    failed = table[table.status == "error"]
+    assert sorted(failed.index) == ["n=10,constant=1.0", "n=5,constant=1.0"]
+    assert failed.error.str.contains("InfeasibleError").all()
+    ok = table[table.status == "ok"]
+    assert (ok.solver_status == "optimal").all()
+    assert (out / "summary.parquet").is_file() and (out / "summary.csv").is_file()
+
+
+def test_scenario_results_equal_solving_the_case_directly(lot_batch, tmp_path):
+    _, _, table = lot_batch
+    text = LOT.read_text().replace("n: 20", "n: 10")
+    path = tmp_path / "lot10.yaml"
+    path.write_text(text)
+    direct = g.solve(g.load_case(path))
+    assert table.loc["n=10,constant=100.0", "objective"] == pytest.approx(
+        direct.summary["objective"], rel=1e-9
+    )
+
+
+def test_resume_skips_finished_scenarios_and_retries_failures(lot_batch):
+    sweep, out, _ = lot_batch
+    store = out / "scenarios"
+    before = {p.name: p.stat().st_mtime_ns for p in store.glob("*.json")}
+    again = run_batch(sweep, out, workers=1, progress=False)
+    after = {p.name: p.stat().st_mtime_ns for p in store.glob("*.json")}
+    ok = [f"{sid}.json" for sid in again.index[again.status == "ok"]]
+    failed = [f"{sid}.json" for sid in again.index[again.status == "error"]]
+    assert all(after[name] == before[name] for name in ok)
+    assert all(after[name] != before[name] for name in failed)
+
+
+def test_dask_gives_the_local_results(lot_batch, tmp_path):
+    sweep, _, local = lot_batch
+    on_dask = run_batch(sweep, tmp_path / "dask", workers=1, dask=True, progress=False)
+    ok = local.index[local.status == "ok"]
+    assert list(on_dask.loc[ok, "objective"]) == pytest.approx(list(local.loc[ok, "objective"]))
+    assert (on_dask.status == local.status).all()
+
+
+def test_batch_command_reports_failures(lot_batch, tmp_path):
+    from typer.testing import CliRunner
+
+    from gridv2g.cli import app
+
+    sweep, _, _ = lot_batch
+    result = CliRunner().invoke(
+        app, ["batch", str(sweep), "--out", str(tmp_path / "cli"), "--workers", "1"]
+    )
+    assert result.exit_code == 2, result.output
+    assert "4 scenarios: 2 ok, 2 failed" in result.output
+    assert "InfeasibleError" in result.output
