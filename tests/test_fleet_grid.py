@@ -117,3 +117,37 @@ def test_a_fleet_slot_takes_no_profile(tmp_path):
     path.write_text(text)
     with pytest.raises(CaseError, match="fleet slot"):
         g.load_case(path)
+
+
+def test_site_storage_is_part_of_the_slot_power(tmp_path):
+    text = CASE.read_text().replace(
+        "      p_export_max_kw: {constant: 250}\n",
+        "      p_export_max_kw: {constant: 250}\n"
+        "      ess: {e_kwh: 200, p_kw: 100, end_rule: cyclic}\n",
+    )
+    path = tmp_path / "ess.yaml"
+    path.write_text(text)
+    result = g.solve(g.load_case(path))
+    site = result.res_site.xs("lot18", level="station")
+    slot = result.res_station.p_kw.xs("lot18", level="station")
+    assert np.abs(slot - site.p_kw).max() < 1e-6
+    assert np.abs(site.p_kw - (site.p_charge_kw - site.p_discharge_kw + site.ess_p_kw)).max() < 1e-6
+    assert site.ess_p_kw.abs().max() > 1.0  # the storage is used
+    assert site.ess_e_kwh.min() >= 0.1 * 200 - 1e-6 and site.ess_e_kwh.max() <= 0.9 * 200 + 1e-6
+    assert g.validate(result).ok
+
+
+def test_fleet_terms_default_to_weight_one(tmp_path):
+    """Soft targets under a losses objective: the shortfall penalty (weight 1 by default) makes
+    the EVs charge; weighting it 0 leaves them empty, since charging only adds losses."""
+    base = CASE.read_text().replace("{target: hard, v2g: true}", "{target: soft, v2g: false}")
+    base = base.replace("objective: {energy_cost: 1.0}", "objective: {losses: 1.0}")
+    charged = {}
+    for label, extra in (("default", ""), ("zero", ", ev_shortfall: 0")):
+        path = tmp_path / f"{label}.yaml"
+        path.write_text(base.replace("objective: {losses: 1.0", "objective: {losses: 1.0" + extra))
+        result = g.solve(g.load_case(path))
+        charged[label] = result.summary["ev_charged_kwh"]
+        need = (result.res_ev_summary.e_target_kwh - result.res_ev_summary.e_arrival_kwh).sum()
+    assert charged["default"] > 0.99 * need
+    assert charged["zero"] < 1e-3
