@@ -121,6 +121,8 @@ def _replay(co, result, der_units, slots, sb, dss) -> OpenDSSReport:
 
     rows, vm_all = [], []
     t0 = time.perf_counter()
+    # OpenDSS takes powers element by element through its API (no array setter): the loops
+    # below run over elements and periods by necessity, about 3 ms per period on IEEE 123
     for k, t in enumerate(times):
         for i, name in enumerate(load_names):
             dss.Loads.Name(name)

@@ -91,6 +91,14 @@ class GridData:
     s_base_kva: float = 1000.0
 
 
+def fleet_slots(stations: StationSlotData | None) -> list[str]:
+    """Names of the slots whose power is a fleet station's net import (``fleet`` column)."""
+    if stations is None or "fleet" not in stations.slots:
+        return []
+    marked = stations.slots["fleet"].fillna(False).astype(bool)
+    return list(stations.slots.index[marked])
+
+
 def fixed_fleet(data: GridData, net_kw: pd.DataFrame) -> GridData:
     """``data`` with its fleet replaced by fixed station profiles: each fleet slot consumes
     ``net_kw[slot]`` (time x station, kW; e.g. the uncontrolled baseline's or a station-only
@@ -99,16 +107,16 @@ def fixed_fleet(data: GridData, net_kw: pd.DataFrame) -> GridData:
     import dataclasses
 
     st = data.stations
-    fleet_slots = st.slots.index[st.slots.get("fleet", False) == True]  # noqa: E712
-    missing = sorted(set(fleet_slots) - set(net_kw.columns))
+    marked = fleet_slots(st)
+    missing = sorted(set(marked) - set(net_kw.columns))
     if missing:
         raise GridV2GError(f"fixed_fleet: no profile for fleet slot(s) {missing}")
     slots = st.slots.copy()
-    slots.loc[fleet_slots, "p_variable"] = False
+    slots.loc[marked, "p_variable"] = False
     slots["fleet"] = False
     index = data.horizon.index
     p_kw = st.p_kw.copy() if st.p_kw is not None else pd.DataFrame(0.0, index, slots.index)
-    p_kw.loc[:, list(fleet_slots)] = net_kw.reindex(index)[list(fleet_slots)].to_numpy()
+    p_kw.loc[:, marked] = net_kw.reindex(index)[marked].to_numpy()
     stations = StationSlotData(slots=slots, p_kw=p_kw, p_min_kw=st.p_min_kw, p_max_kw=st.p_max_kw)
     return dataclasses.replace(data, fleet=None, stations=stations)
 
@@ -237,10 +245,7 @@ class CoOptimization:
         data = self.data
         fleet = data.fleet
         sites = list(fleet.stations.stations.index)
-        slots = data.stations.slots if data.stations is not None else None
-        marked = []
-        if slots is not None and "fleet" in slots:
-            marked = list(slots.index[slots.fleet.fillna(False).astype(bool)])
+        marked = fleet_slots(data.stations)
         missing = [s for s in sites if s not in marked]
         extra = [s for s in marked if s not in sites]
         if missing or extra:
@@ -250,7 +255,7 @@ class CoOptimization:
             )
         ev, ess, ports, block = fleet_block(fleet)
         self.fleet = FleetModel(ev=ev, ess=ess, ports=ports, block=block)
-        pos = np.array([list(slots.index).index(s) for s in sites], dtype=int)
+        pos = data.stations.slots.index.get_indexer(sites)
         return [
             *block.all_constraints(),
             self.stations.p[pos, :] == block.net_kw / data.s_base_kva,
