@@ -160,6 +160,22 @@ def diagnose(data, solver: str = DEFAULT_SOLVER, tol: float = 1e-6) -> pd.DataFr
 
     elastic = CoOptimization(copy.copy(data), dpp=False, elastic=True)
     elastic.problem.solve(solver=solver, ignore_dpp=True)
+    if elastic.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and data.fleet is not None:
+        # the grid's limits are relaxed already: the fleet's own limits (targets against
+        # windows, chargers, site limits) are what cannot be met; name the EVs
+        station_solver = solver if solver in MILP_SOLVERS or not elastic.integer else "HIGHS"
+        table = diagnose_station(data.fleet, station_solver)
+        if table.empty:
+            raise InfeasibleError(
+                "the EV fleet meets its targets on its own, but not through its station "
+                "slots: check the slots' converter ratings (s_kva) against the sites' import "
+                f"and export limits ({list(data.stations.slots.s_kva.items())})"
+            )
+        raise InfeasibleError(
+            "the EV fleet cannot meet its targets even with the feeder's limits relaxed: "
+            + describe_station(table),
+            diagnosis=table,
+        )
     if elastic.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
         raise InfeasibleError(
             "infeasible even with voltage and ampacity limits relaxed (status "

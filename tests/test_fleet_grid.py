@@ -151,3 +151,20 @@ def test_fleet_terms_default_to_weight_one(tmp_path):
         need = (result.res_ev_summary.e_target_kwh - result.res_ev_summary.e_arrival_kwh).sum()
     assert charged["default"] > 0.99 * need
     assert charged["zero"] < 1e-3
+
+
+def test_infeasible_fleet_is_diagnosed_by_ev(tmp_path):
+    """A 20 kW site for 30 EVs with hard targets: the diagnosis names EVs, not the feeder."""
+    from gridv2g.errors import InfeasibleError
+
+    text = CASE.read_text().replace(
+        "p_import_max_kw: {constant: 250}", "p_import_max_kw: {constant: 20}"
+    )
+    path = tmp_path / "small_site.yaml"
+    path.write_text(text)
+    with pytest.raises(InfeasibleError, match=r"EV ev001 at lot18 short by [\d.]+ kWh"):
+        g.solve(g.load_case(path))
+    text = CASE.read_text().replace("s_kva: 300, fleet: true", "s_kva: 20, fleet: true")
+    path.write_text(text)
+    with pytest.raises(InfeasibleError, match="converter ratings"):
+        g.solve(g.load_case(path))
