@@ -186,7 +186,11 @@ class SessionsSpec(_Model):
     n: int | None = Field(None, ge=1, description="number of EVs (samplers that take it)")
     seed: int = Field(0, description="random seed of the sampler")
     day: str | None = Field(None, description="day the sampler draws on (default: horizon)")
-    station: str | None = Field(None, description="station of sampled EVs (default: first)")
+    station: str | None = Field(
+        None,
+        description="station of sampled EVs (default: the only station, or all of them for "
+        "samplers that spread EVs over stations)",
+    )
     options: dict[str, float | int | str | bool | list[float]] = Field(
         default_factory=dict, description="further keyword arguments of the sampler"
     )
@@ -663,6 +667,8 @@ def station_data(case: StationCase):
             kwargs.setdefault("step_min", horizon.minutes)
         if spec.station is not None and "station" in accepted:
             kwargs["station"] = spec.station
+        elif "station" in accepted and len(names) > 1:
+            kwargs["station"] = names  # a sampler that spreads EVs over stations gets them all
         unknown = sorted(set(kwargs) - set(accepted))
         if unknown:
             raise CaseError(

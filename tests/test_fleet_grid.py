@@ -168,3 +168,16 @@ def test_infeasible_fleet_is_diagnosed_by_ev(tmp_path):
     path.write_text(text)
     with pytest.raises(InfeasibleError, match="converter ratings"):
         g.solve(g.load_case(path))
+
+
+def test_cao2024_scenarios_move_the_way_the_paper_reports():
+    """Seed 003's three scenarios: every change the paper reports has its sign here (the
+    magnitudes depend on profiles and sizes the press summary does not give: README)."""
+    from gridv2g.problems.fleet_grid import cao_scenarios
+
+    data = grid_data(g.load_case(CASE.parent / "ieee33_cao2024.yaml"))
+    table, changes = cao_scenarios(data)
+    assert len(changes) == 5
+    assert (np.sign(changes.gridv2g_percent) == np.sign(changes.published_percent)).all()
+    # coordinated EVs and inverters bring losses below the bare feeder's
+    assert table.at["base_load", "losses_kwh"] > table.at["coordinated", "losses_kwh"]
