@@ -375,7 +375,7 @@ def bench_mpc(n_ev: int, rebuild_steps: int = 3) -> dict:
 def run(quick: bool = False, json_path: str | Path | None = None, echo=print) -> list[dict]:
     """Run the benchmarks (``quick``: 24 periods, small fleets); print, write JSON records."""
     plan = [("ieee33", 24), ("ieee123", 24)] if quick else [("ieee33", 96), ("ieee123", 96)]
-    stations = [(50, False), (50, True)] if quick else [(500, False), (5000, False), (50, True)]
+    stations = [(50, False), (20, True)] if quick else [(500, False), (5000, False), (50, True)]
     records = []
     for feeder_name, periods in plan:
         record = bench_grid(feeder_name, periods)
