@@ -135,6 +135,9 @@ def _write_and_echo(report, folder: Path) -> bool:
 @app.command()
 def validate(
     folder: Annotated[str, typer.Argument(help="output folder of `gridv2g run` (grid case)")],
+    opendss: Annotated[
+        bool, typer.Option(help="also replay it in OpenDSS on the unbalanced feeder")
+    ] = False,
 ) -> None:
     """Replay a written grid result in AC power flow (pandapower) and report the errors."""
 
@@ -153,13 +156,14 @@ def validate(
         typer.echo(f"error: {folder}: a {case.problem} result has no feeder to replay", err=True)
         raise typer.Exit(code=2)
 
-    def table(name):
+    def table(name, levels=2):
         for suffix, read in ((".parquet", pd.read_parquet), (".csv", None)):
             path = folder_path / f"{name}{suffix}"
             if path.is_file():
                 if read is not None:
                     return read(path)
-                return pd.read_csv(path, index_col=[0, 1], parse_dates=[0], dtype={1: str})
+                index = list(range(levels))
+                return pd.read_csv(path, index_col=index, parse_dates=[0], dtype={1: str})
         typer.echo(f"error: {folder}: no {name}.parquet or {name}.csv", err=True)
         raise typer.Exit(code=2)
 
@@ -167,7 +171,14 @@ def validate(
     report = replay(
         data.feeder, table("res_bus"), table("res_line"), data.horizon.hours, data.v_source_pu
     )
-    if not _write_and_echo(report, folder_path):
+    ok = _write_and_echo(report, folder_path)
+    if opendss:
+        from gridv2g.validation_opendss import replay_opendss
+
+        tables = [table(n) for n in ("res_bus", "res_line")]
+        tables += [table("res_ext_grid", levels=1), table("res_der"), table("res_station")]
+        _opendss_echo(replay_opendss(data, *tables), folder_path)
+    if not ok:
         raise typer.Exit(code=1)
 
 

@@ -54,13 +54,39 @@ def _element(kind: str, name: str, bus: str, feeder) -> str:
 
 
 def validate_opendss(result, directory: str | Path | None = None) -> OpenDSSReport:
-    """Replay every period of a grid ``result`` in OpenDSS (see module docstring)."""
+    """Replay every period of a solved grid ``result`` in OpenDSS (see module docstring)."""
+    return replay_opendss(
+        result.problem.data,
+        result.res_bus,
+        result.res_line,
+        result.res_ext_grid,
+        result.res_der,
+        result.res_station,
+        directory,
+    )
+
+
+def load_multipliers(data) -> np.ndarray:
+    """(load element x period) multipliers of the feeder's original loads: the load profile the
+    optimizer applied to each load's bus (its own column, else ``"*"``, else 1)."""
+    scale = data.load_scale.reindex(data.horizon.index)
+    scale.columns = [str(c) for c in scale.columns]
+    ones = np.ones(len(scale))
+    rows = []
+    for bus in data.feeder.load.bus.astype(str):
+        column = bus if bus in scale.columns else "*" if "*" in scale.columns else None
+        rows.append(scale[column].to_numpy(float) if column else ones)
+    return np.array(rows).reshape(len(rows), len(scale))
+
+
+def replay_opendss(
+    data, res_bus, res_line, res_ext_grid, res_der, res_station, directory=None
+) -> OpenDSSReport:
+    """Replay result tables (as ``Result.to_dir`` writes them) of the grid case ``data``
+    (:class:`~gridv2g.problems.co_optimize.GridData`) in OpenDSS."""
     from gridv2g.feeders.opendss_import import _dss, compile_model, run_command
 
-    co = result.problem
-    data = co.data
     feeder = data.feeder
-    sb = data.s_base_kva
     dss = _dss()
     tmp = None
     if directory is None:
@@ -80,31 +106,36 @@ def validate_opendss(result, directory: str | Path | None = None) -> OpenDSSRepo
         compile_model(master, extra)
         run_command("set tolerance=1e-10")
         run_command("set maxiterations=100")
-        return _replay(co, result, der_units, slots, sb, dss)
+        times = data.horizon.index
+
+        def per_element(table, level, names, column):
+            if not len(names):
+                return np.zeros((0, len(times)))
+            return table[column].unstack(level).reindex(times)[list(names)].to_numpy().T
+
+        injections = {
+            "der_p": per_element(res_der, "der", der_units.index, "p_kw"),
+            "der_q": per_element(res_der, "der", der_units.index, "q_kvar"),
+            "st_p": per_element(res_station, "station", slots.index, "p_kw"),
+            "st_q": per_element(res_station, "station", slots.index, "q_kvar"),
+        }
+        return _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections, dss)
     finally:
         if tmp is not None:
             tmp.cleanup()
 
 
-def _replay(co, result, der_units, slots, sb, dss) -> OpenDSSReport:
-    data = co.data
+def _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections, dss):
     feeder = data.feeder
     times = data.horizon.index
-    # load multipliers per original load element: the profile of its bus's column
-    profile = co.load_profile.value  # (profile x period)
-    col = {c: k for k, c in enumerate(co.load_columns)}
-    fallback = col.get("*", col.get("1"))
     load_names = list(feeder.load.index)
-    load_col = np.array([col.get(str(b), fallback) for b in feeder.load.bus])
-    mult = profile[load_col, :]  # (load x period)
+    mult = load_multipliers(data)  # (load x period)
     p0 = feeder.load.p_kw.to_numpy()
     q0 = feeder.load.q_kvar.to_numpy()
-    der_p = co.der.p.value * sb if co.der is not None else np.zeros((0, len(times)))
-    der_q = co.der.q.value * sb if co.der is not None else np.zeros((0, len(times)))
-    st_p = co.stations.p.value * sb if co.stations is not None else np.zeros((0, len(times)))
-    st_q = co.stations.q.value * sb if co.stations is not None else np.zeros((0, len(times)))
-    vm_socp = result.res_bus.vm_pu.unstack("bus")
-    loss_socp = result.res_line.loss_kw.groupby("time").sum()
+    der_p, der_q = injections["der_p"], injections["der_q"]
+    st_p, st_q = injections["st_p"], injections["st_q"]
+    vm_socp = res_bus.vm_pu.unstack("bus")
+    loss_socp = res_line.loss_kw.groupby("time").sum()
     source_bus = feeder.source.bus.iloc[0].lower()
 
     names = [n.lower() for n in dss.Circuit.AllNodeNames()]
@@ -155,7 +186,7 @@ def _replay(co, result, der_units, slots, sb, dss) -> OpenDSSReport:
                 "time": t,
                 "losses_socp_kw": float(loss_socp[t]),
                 "losses_opendss_kw": dss.Circuit.Losses()[0] / 1000.0,
-                "substation_socp_kw": float(result.res_ext_grid.p_kw.loc[t]),
+                "substation_socp_kw": float(res_ext_grid.p_kw.loc[t]),
                 "substation_opendss_kw": -power[0],
                 "vmin_socp_pu": float(vm_socp.loc[t].drop(feeder.source.bus.iloc[0]).min()),
                 "vmin_opendss_pu": float(vm[lo]),

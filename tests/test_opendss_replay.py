@@ -59,3 +59,24 @@ def test_opendss_replay_takes_no_tolerances():
         g.validate(result, engine="opendss", v_tol_pu=1e-3)
     with pytest.raises(g.GridV2GError, match="engine must be"):
         g.validate(result, engine="gridlabd")
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv"])
+def test_written_result_replays_the_same(tmp_path, fmt):
+    """`gridv2g validate OUT_DIR --opendss` on written tables = the in-memory replay."""
+    import json as _json
+
+    from typer.testing import CliRunner
+
+    from gridv2g.cli import app
+
+    out = tmp_path / "out"
+    args = ["run", str(CASES / "ieee33_ev.yaml"), "--out", str(out), "--no-check"]
+    run = CliRunner().invoke(app, args + (["--csv"] if fmt == "csv" else []))
+    assert run.exit_code == 0, run.output
+    again = CliRunner().invoke(app, ["validate", str(out), "--opendss"])
+    assert again.exit_code == 0, again.output
+    written = _json.loads((out / "opendss.json").read_text())
+    direct = g.validate(g.solve(g.load_case(CASES / "ieee33_ev.yaml")), engine="opendss").summary
+    for key in ("losses_opendss_kwh", "vmin_opendss_pu", "substation_opendss_kwh"):
+        assert written[key] == pytest.approx(direct[key], rel=1e-7)
