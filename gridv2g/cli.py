@@ -99,33 +99,41 @@ def run(
     typer.echo(f"  written to {folder}")
 
 
-def _opendss_echo(report, folder: Path) -> None:
-    """Write and print the OpenDSS (unbalanced) replay of a grid result."""
+def _write_report(report, folder: Path, stem: str, line: str) -> None:
+    """Write a replay report next to the result (``<stem>_periods.csv``, ``<stem>.json``)
+    and print its one-line summary."""
     import json
 
-    report.periods.to_csv(folder / "opendss_periods.csv")
-    (folder / "opendss.json").write_text(json.dumps(report.summary, indent=2) + "\n")
+    report.periods.to_csv(folder / f"{stem}_periods.csv")
+    (folder / f"{stem}.json").write_text(json.dumps(report.summary, indent=2, default=str) + "\n")
+    typer.echo(line)
+
+
+def _opendss_echo(report, folder: Path) -> None:
+    """Write and print the OpenDSS (unbalanced) replay of a grid result."""
     s = report.summary
-    typer.echo(
+    _write_report(
+        report,
+        folder,
+        "opendss",
         f"  OpenDSS replay, unbalanced feeder ({s['periods']} periods, {s['replay_s']:.2f} s): "
         f"losses {s['losses_opendss_kwh']:.6g} kWh vs SOCP {s['losses_socp_kwh']:.6g} kWh "
         f"({s['losses_error_percent']:+.2g} %), Vmin {s['vmin_opendss_pu']:.4f} pu vs "
         f"{s['vmin_socp_pu']:.4f}, max |dV| {s['max_dv_pu']:.2g} pu, max phase unbalance "
-        f"{s['max_unbalance_pu']:.2g} pu"
+        f"{s['max_unbalance_pu']:.2g} pu",
     )
 
 
 def _write_and_echo(report, folder: Path) -> bool:
     """Write a validation report next to the result, print it; True if nothing is flagged."""
-    import json
-
-    report.periods.to_csv(folder / "validation_periods.csv")
-    (folder / "validation.json").write_text(json.dumps(report.summary, indent=2) + "\n")
     s = report.summary
-    typer.echo(
+    _write_report(
+        report,
+        folder,
+        "validation",
         f"  AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
         f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
-        f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}"
+        f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}",
     )
     if s["flagged_periods"]:
         typer.echo(report.flagged.to_string())
