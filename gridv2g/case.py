@@ -141,6 +141,22 @@ class SolverSpec(_Model):
     )
 
 
+class SitingCaseSpec(_Model):
+    """Where the fleet's stations connect and how large they are (``gridv2g site``)."""
+
+    candidates: dict[str, list[str]] = Field(description="{site: [candidate buses]}")
+    sizes_kva: dict[str, list[float]] = Field(description="{site: [converter sizes, kVA]}")
+    cost_per_kva_day: float = Field(
+        0.0, ge=0, description="annualised investment per kVA and day [money]"
+    )
+    method: Literal["pso", "enumerate"] = Field(
+        "pso", description="particle swarm, or every combination (exact, small cases)"
+    )
+    particles: int = Field(10, ge=1, description="PSO swarm size")
+    iterations: int = Field(20, ge=0, description="PSO iterations")
+    seed: int = Field(0, description="PSO random seed")
+
+
 class Case(_Model):
     """A gridv2g case (see the module docstring)."""
 
@@ -163,6 +179,9 @@ class Case(_Model):
         default_factory=list, description="station converter slots on the feeder"
     )
     fleet: FleetSpec | None = Field(None, description="EVs at the fleet slots, co-optimized")
+    siting: SitingCaseSpec | None = Field(
+        None, description="station siting and sizing for `gridv2g site` (needs a fleet)"
+    )
     options: OptionsSpec = Field(default_factory=OptionsSpec, description="limits, switches")
     objective: ObjectiveSpec = Field(
         default_factory=lambda: ObjectiveSpec(losses=1.0), description="weighted terms"

@@ -207,6 +207,40 @@ def schema(
 
 
 @app.command()
+def site(
+    case: Annotated[str, typer.Argument(help="grid case YAML with fleet and siting sections")],
+    out: Annotated[
+        str | None, typer.Option(help="output folder (default out/<case>_siting)")
+    ] = None,
+    solver: Annotated[str | None, typer.Option(help="solver (default: the case's)")] = None,
+) -> None:
+    """Site and size the fleet's stations: PSO (or enumeration) over the co-optimization."""
+    import gridv2g as g
+    from gridv2g.siting import site_case
+
+    try:
+        loaded = g.load_case(case)
+        result = site_case(loaded, solver=solver)
+    except GridV2GError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    folder = Path(out or Path("out") / f"{loaded.name}_siting")
+    folder.mkdir(parents=True, exist_ok=True)
+    result.best.to_csv(folder / "best.csv")
+    result.evaluations.to_csv(folder / "evaluations.csv", index=False)
+    result.history.to_csv(folder / "history.csv")
+    typer.echo(f"== {loaded.name}: siting ({loaded.siting.method})")
+    for name, row in result.best.iterrows():
+        typer.echo(f"  {name:12s} bus {row.bus:>6s}  {row.s_kva:g} kVA")
+    c = result.cost
+    typer.echo(
+        f"  total {c['total']:.6g} = operating {c['operating']:.6g} + investment "
+        f"{c['investment']:.6g}; {len(result.evaluations)} distinct decisions solved"
+    )
+    typer.echo(f"  written to {folder}")
+
+
+@app.command()
 def batch(
     sweep: Annotated[str, typer.Argument(help="sweep YAML: base case + varied fields")],
     out: Annotated[
