@@ -40,7 +40,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gridv2g.case import CaseError, case_from_dict
+from gridv2g.case import CaseError, case_from_dict, expand_shorthands
 
 
 class SweepSpec(BaseModel):
@@ -92,7 +92,7 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, dict, Path]:
     base_path = (path.parent / spec.base).resolve()
     if not base_path.is_file():
         raise CaseError(f"{path.name}: base case not found: {base_path}")
-    base = yaml.safe_load(base_path.read_text())
+    base = expand_shorthands(yaml.safe_load(base_path.read_text()))
     base.setdefault("base_dir", str(base_path.parent))
     return spec, base, base_path
 
@@ -122,8 +122,6 @@ def _set(raw: dict, dotted: str, value) -> None:
         if last:
             node[key] = value
         else:
-            if isinstance(node.get(key), str) and key == "feeder":
-                node[key] = {"shipped": node[key]}
             node = node.setdefault(key, {})
 
 

@@ -441,20 +441,27 @@ def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
     return case_from_dict(raw, path.name, node)
 
 
+def expand_shorthands(raw: dict) -> dict:
+    """The case mapping with its shorthands written out (``feeder: ieee33`` is
+    ``feeder: {shipped: ieee33}``), so that a field path means one thing."""
+    raw = dict(raw)
+    if isinstance(raw.get("feeder"), str):
+        raw["feeder"] = {"shipped": raw["feeder"]}
+    return raw
+
+
 def case_from_dict(raw: dict, label: str, node=None):
     """Validate a case given as a mapping (a parsed YAML file, possibly edited, e.g. by a
     batch sweep). ``label`` names it in errors; ``node`` (the composed YAML) adds line
     numbers. Relative paths resolve against ``raw["base_dir"]``."""
     from gridv2g.case_v2a import V2ACase
 
-    raw = dict(raw)
+    raw = expand_shorthands(raw)
     model = {
         "schedule_station": StationCase,
         "stochastic_station": StochasticCase,
         "v2a": V2ACase,
     }.get(raw.get("problem"), Case)
-    if isinstance(raw.get("feeder"), str):
-        raw["feeder"] = {"shipped": raw["feeder"]}
     try:
         return model.model_validate(raw)
     except ValidationError as exc:

@@ -242,20 +242,11 @@ def build_result(co, solver: str) -> Result:
 
 def _fleet_tables(co) -> dict[str, pd.DataFrame]:
     """res_ev, res_ev_summary, res_site of the fleet, as the station-only problem writes them."""
-    from gridv2g.model.station import assign_ports
-    from gridv2g.problems.station import station_tables
+    from gridv2g.problems.station import solved_tables
 
-    f, b = co.fleet, co.fleet.block
-    ev = f.ev
-    # solver noise below 1 W cleaned so that "no power outside windows" reads exactly
-    c = np.where(ev.mask, np.maximum(b.c.value, 0.0), 0.0)
-    d = np.where(ev.mask, np.maximum(b.d.value, 0.0), 0.0)
-    ess = None
-    if f.ess is not None:
-        ess = {"station": f.ess.station, "c": b.ess_c.value, "d": b.ess_d.value, "e": b.ess_e.value}
-    port = assign_ports((c > 1e-6) | (d > 1e-6), ev.station, f.ports)
-    res_ev, res_site, res_ev_summary, _ = station_tables(
-        co.data.fleet, ev, c, d, b.e.value, ess, port
+    f = co.fleet
+    _, _, res_ev, res_site, res_ev_summary, _ = solved_tables(
+        co.data.fleet, f.ev, f.ess, f.ports, f.block
     )
     return {"res_ev": res_ev, "res_ev_summary": res_ev_summary, "res_site": res_site}
 

@@ -46,7 +46,7 @@ def fleet_plan(data: GridData, plan: str, solver: str = "CLARABEL"):
         priced = dataclasses.replace(
             fleet, prices=dataclasses.replace(fleet.prices, buy=price, sell=price)
         )
-        res = StationSchedule(priced).solve(None if solver == "CLARABEL" else solver)
+        res = StationSchedule(priced).solve(solver)
         net = res.res_station.p_kw.unstack("station").reindex(data.horizon.index)[stations]
         return net, float(res.summary["degradation_cost"])
     raise GridV2GError(f"plan must be 'uncontrolled' or 'sequential', got '{plan}'")

@@ -380,23 +380,31 @@ def station_tables(data: StationData, ev: EVArrays, c, d, e, ess=None, port=None
     return res_ev, res_station, res_ev_summary, net
 
 
-def build_station_result(sched: StationSchedule, solver: str) -> StationResult:
-    data, b, ev = sched.data, sched.block, sched.ev
-    c, d, e = b.c.value, b.d.value, b.e.value
+def solved_tables(data: StationData, ev: EVArrays, ess: ESSArrays | None, ports, block):
+    """Tables of a solved station block: ``(c, d, res_ev, res_station, res_ev_summary, net)``
+    with ``c``, ``d`` (EV x period, kW) cleaned of solver noise and ports numbered. Shared by
+    the station-only problem and the grid co-optimization's fleet."""
     # clean solver noise below 1 W so that "no power outside windows" reads exactly
-    c = np.where(ev.mask, np.maximum(c, 0.0), 0.0)
-    d = np.where(ev.mask, np.maximum(d, 0.0), 0.0)
-    ess = None
-    if sched.ess is not None:
-        ess = {
-            "station": sched.ess.station,
-            "c": b.ess_c.value,
-            "d": b.ess_d.value,
-            "e": b.ess_e.value,
+    c = np.where(ev.mask, np.maximum(block.c.value, 0.0), 0.0)
+    d = np.where(ev.mask, np.maximum(block.d.value, 0.0), 0.0)
+    storage = None
+    if ess is not None:
+        storage = {
+            "station": ess.station,
+            "c": block.ess_c.value,
+            "d": block.ess_d.value,
+            "e": block.ess_e.value,
         }
-    occupied = (c > 1e-6) | (d > 1e-6)
-    port = assign_ports(occupied, ev.station, sched.ports)
-    res_ev, res_station, res_ev_summary, net = station_tables(data, ev, c, d, e, ess, port)
+    port = assign_ports((c > 1e-6) | (d > 1e-6), ev.station, ports)
+    tables = station_tables(data, ev, c, d, block.e.value, storage, port)
+    return (c, d, *tables)
+
+
+def build_station_result(sched: StationSchedule, solver: str) -> StationResult:
+    data = sched.data
+    c, d, res_ev, res_station, res_ev_summary, net = solved_tables(
+        data, sched.ev, sched.ess, sched.ports, sched.block
+    )
     base = baseline(data)
     base_money = base["money"]
     figures = money(data, c, d, net)
