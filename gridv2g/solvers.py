@@ -1,14 +1,13 @@
-"""Solver choice, timing and the turning of solver outcomes into results or typed errors.
+"""Solver mechanics: choice, default options, timing, status checks, MIP gaps.
 
-Clarabel is the default (open source, interior point, SOCP); any CVXPY solver installed
-(ECOS, SCS, MOSEK, GUROBI, ...) can be named. An infeasible problem is not reported as a
-solver status: :func:`diagnose` solves the elastic version and names the buses, branches and
-periods whose limits would have to move, and by how much.
+Clarabel is the default (open source, interior point, SOCP); HiGHS for MILPs; any CVXPY
+solver installed (ECOS, SCS, MOSEK, GUROBI, ...) can be named. This module knows no problem:
+each problem diagnoses its own infeasibility (:mod:`gridv2g.problems.base`); the message
+builders for diagnosis tables are here because every problem kind shares them.
 """
 
 from __future__ import annotations
 
-import copy
 import time
 import warnings
 
@@ -16,14 +15,28 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from gridv2g.errors import GridV2GError, GridV2GWarning, InfeasibleError, SolveError
+from gridv2g.errors import GridV2GError, GridV2GWarning, SolveError
 
 DEFAULT_SOLVER = "CLARABEL"
-#: default options per solver. Clarabel's feasibility tolerance is tightened from 1e-8: at
-#: 1e-8 the SOC gap of lightly loaded branches (a few kW on a 1 MVA base) reaches 3e-5 from
-#: tolerance alone; at 1e-9 it stays below 1e-6 at no measurable cost (IEEE 33 x 96).
-DEFAULT_OPTIONS = {"CLARABEL": {"tol_feas": 1e-9}}
-_INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
+#: default solver options per problem kind and solver: the one table of them.
+#: - Clarabel's feasibility tolerance is tightened from 1e-8 everywhere: at 1e-8 the SOC gap
+#:   of lightly loaded branches (a few kW on a 1 MVA base) reaches 3e-5 from tolerance alone;
+#:   at 1e-9 it stays below 1e-6 at no measurable cost (IEEE 33 x 96).
+#: - grid problems tighten the duality-gap tolerances to 1e-9 as well: with a money objective
+#:   (energy cost at 0.04-0.13 per kWh) the losses weigh little, and at 1e-8 the SOC gap of
+#:   lightly loaded branches reached 5.5e-5 (``cases/ieee33_ev.yaml``); at 1e-9 it is 1.1e-6
+#:   there and on IEEE 123 x 96 it falls from 2.5e-6 to 6.6e-9, at the same solve time (at
+#:   1e-10 the IEEE 33 DER case ends "inaccurate" and is retried at Clarabel's defaults).
+#: - V2A asks HiGHS for a tight MIP gap, so that sweeps compare optimal schedules.
+SOLVER_DEFAULTS: dict[str, dict[str, dict]] = {
+    "grid": {"CLARABEL": {"tol_feas": 1e-9, "tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9}},
+    "station": {"CLARABEL": {"tol_feas": 1e-9}},
+    "two-stage": {},
+    "MPC": {},
+    "V2A": {"HIGHS": {"mip_rel_gap": 1e-7}},
+}
+DEFAULT_OPTIONS = SOLVER_DEFAULTS["station"]
+INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
 _UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
 
 
@@ -68,19 +81,6 @@ def silence_highs_banner() -> None:
         os.close(saved)
 
 
-def run_solver(co, solver: str = DEFAULT_SOLVER, diagnose_infeasible: bool = True, **options):
-    """Solve ``co.problem``; record ``compile_s``, ``solve_s`` (the solver's own time) and
-    ``total_s`` in ``co.timings``. Raises InfeasibleError (with a diagnosis) or SolveError."""
-    name = check_solver(solver)
-    status = timed_solve(co, name, f"'{co.data.feeder.name}'", **options)
-    if status in _INFEASIBLE:
-        if not diagnose_infeasible:
-            raise InfeasibleError(f"{name}: problem infeasible ({status})")
-        table = diagnose(co.data, name)
-        raise InfeasibleError(describe(table), diagnosis=table)
-    check_status(name, status)
-
-
 def timed_solve(model, name: str, what: str, **options) -> str:
     """Solve ``model.problem`` with the solver's default options merged in; record
     ``compile_s``, ``solve_s`` (the solver's own time) and ``total_s`` in ``model.timings``;
@@ -88,7 +88,7 @@ def timed_solve(model, name: str, what: str, **options) -> str:
     if name == "HIGHS":
         silence_highs_banner()
     t0 = time.perf_counter()
-    defaults = getattr(model, "default_options", DEFAULT_OPTIONS)
+    defaults = SOLVER_DEFAULTS.get(getattr(model, "kind", ""), DEFAULT_OPTIONS)
     tightened = {k: v for k, v in defaults.get(name, {}).items() if k not in options}
     try:
         with warnings.catch_warnings():
@@ -149,73 +149,6 @@ def check_status(name: str, status: str, problem: cp.Problem | None = None) -> N
         raise SolveError(f"{name}: no solution (status {status})")
 
 
-def diagnose(data, solver: str = DEFAULT_SOLVER, tol: float = 1e-6) -> pd.DataFrame:
-    """Solve the elastic version of ``data`` and list every limit that must be relaxed.
-
-    Rows: ``limit`` (vmin / vmax / ampacity), ``element`` (bus or branch name), ``time``,
-    ``limit_value`` (pu voltage or kA), ``needed_value`` (what the elastic solution reaches).
-    Empty if the voltage and ampacity limits are not what makes the problem infeasible.
-    """
-    from gridv2g.problems.co_optimize import CoOptimization
-
-    elastic = CoOptimization(copy.copy(data), dpp=False, elastic=True)
-    elastic.problem.solve(solver=solver, ignore_dpp=True)
-    if elastic.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE) and data.fleet is not None:
-        # the grid's limits are relaxed already: the fleet's own limits (targets against
-        # windows, chargers, site limits) are what cannot be met; name the EVs
-        station_solver = solver if solver in MILP_SOLVERS or not elastic.integer else "HIGHS"
-        table = diagnose_station(data.fleet, station_solver)
-        if table.empty:
-            raise InfeasibleError(
-                "the EV fleet meets its targets on its own, but not through its station "
-                "slots: check the slots' converter ratings (s_kva) against the sites' import "
-                f"and export limits ({list(data.stations.slots.s_kva.items())})"
-            )
-        raise InfeasibleError(
-            "the EV fleet cannot meet its targets even with the feeder's limits relaxed: "
-            + describe_station(table),
-            diagnosis=table,
-        )
-    if elastic.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise InfeasibleError(
-            "infeasible even with voltage and ampacity limits relaxed (status "
-            f"{elastic.problem.status}): the loads cannot be served at all"
-        )
-    net, grid = elastic.net, elastic.grid
-    times = data.horizon.index
-    rows = []
-    vmin, vmax = elastic._v_limits()
-    v = grid.v.value
-    for kind, limit in (("vmin", vmin), ("vmax", vmax)):
-        slack = grid.slacks[f"v_{kind[1:]}"].value
-        for i, t in zip(*np.nonzero(slack > tol), strict=True):
-            rows.append(
-                {
-                    "limit": kind,
-                    "element": net.bus_names[i + 1],
-                    "time": times[t],
-                    "limit_value": float(limit[i + 1]),
-                    "needed_value": float(np.sqrt(max(v[i + 1, t], 0.0))),
-                }
-            )
-    if "ampacity" in grid.slacks and grid.slacks["ampacity"].size:
-        slack = grid.slacks["ampacity"].value
-        for k, t in zip(*np.nonzero(slack > tol), strict=True):
-            b = grid.limited[k]
-            i_base = net.i_base_ka(net.t[b])
-            rows.append(
-                {
-                    "limit": "ampacity",
-                    "element": net.branch_names[b],
-                    "time": times[t],
-                    "limit_value": float(net.i_max[b] * i_base),
-                    "needed_value": float(np.sqrt(grid.l.value[b, t]) * i_base),
-                }
-            )
-    cols = ["limit", "element", "time", "limit_value", "needed_value"]
-    return pd.DataFrame(rows, columns=cols)
-
-
 def describe(table: pd.DataFrame) -> str:
     """One message from a diagnosis table: which limits, where, when, how far."""
     if table.empty:
@@ -237,20 +170,6 @@ def describe(table: pd.DataFrame) -> str:
     return "; ".join(parts)
 
 
-def run_station_solver(sched, solver: str, **options) -> None:
-    """Solve a :class:`~gridv2g.problems.station.StationSchedule`; record timings and, for
-    MILPs, the relative MIP gap. An infeasible hard-target problem raises InfeasibleError
-    naming the EVs (and the periods where the station limit binds) from the soft version."""
-    name = check_solver(solver)
-    check_milp_solver(name, sched.integer, "exclusiveness / ports")
-    status = timed_solve(sched, name, "the station problem", **options)
-    sched.timings["mip_gap"] = mip_gap_of(sched.problem) if sched.integer else None
-    if status in _INFEASIBLE:
-        table = diagnose_station(sched.data, name)
-        raise InfeasibleError(describe_station(table), diagnosis=table)
-    check_status(name, status, sched.problem)
-
-
 def mip_gap_of(problem) -> float | None:
     """Relative MIP gap reported by the solver, if it reports one."""
     extra = problem.solver_stats.extra_stats
@@ -259,46 +178,6 @@ def mip_gap_of(problem) -> float | None:
         if value is not None:
             return float(value)
     return None
-
-
-def diagnose_station(data, solver: str, tol: float = 1e-4) -> pd.DataFrame:
-    """EVs whose targets cannot be met in hard mode: solve with soft targets (a penalty far
-    above any price) and list every shortfall with the periods where a station import limit
-    binds during that EV's stay."""
-    import dataclasses
-
-    from gridv2g.problems.station import StationSchedule
-
-    soft = dataclasses.replace(data, soft_target=True, shortfall_penalty_per_kwh=1e4)
-    sched = StationSchedule(soft)
-    sched.problem.solve(solver=solver)
-    if sched.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise InfeasibleError(
-            "station problem infeasible even with soft targets (check storage end rules, "
-            f"ports and export limits); status {sched.problem.status}"
-        )
-    b, ev = sched.block, sched.ev
-    shortfall = np.asarray(b.shortfall.value, dtype=float)
-    net = np.asarray(b.net_kw.value)
-    limit = b.params["p_import_max_kw"].value
-    binding = net >= limit - 1e-3
-    times = data.horizon.index
-    rows = []
-    for i in np.flatnonzero(shortfall > tol):
-        s = ev.station[i]
-        when = np.flatnonzero(binding[s] & ev.mask[i])
-        rows.append(
-            {
-                "ev": data.sessions.index[i],
-                "station": data.stations.stations.index[s],
-                "shortfall_kwh": float(shortfall[i]),
-                "e_target_kwh": float(ev.e_target_kwh[i]),
-                "import_limit_binding": [str(times[t]) for t in when],
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["ev", "station", "shortfall_kwh", "e_target_kwh", "import_limit_binding"]
-    )
 
 
 def describe_station(table: pd.DataFrame) -> str:

@@ -50,7 +50,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from gridv2g.feeders.validation import parse_nodes
+from gridv2g.feeders.checks import parse_nodes
 
 SQRT3 = math.sqrt(3.0)
 

@@ -17,7 +17,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from gridv2g.feeders import schema, validation
+from gridv2g.feeders import checks, schema
 
 _TABLE_FILES = ("bus", "linecode", "linecode_matrix", "line", "load", "capacitor", "transformer")
 
@@ -46,14 +46,14 @@ class Feeder:
 
     def __post_init__(self) -> None:
         for table in schema.TABLES:
-            setattr(self, table, validation.normalize_table(table, getattr(self, table)))
+            setattr(self, table, checks.normalize_table(table, getattr(self, table)))
             if table in schema.NAMED_TABLES:
-                validation.check_unique(table, getattr(self, table))
-        validation.check_references(self)
-        validation.check_values(self)
-        validation.check_nodes(self)
+                checks.check_unique(table, getattr(self, table))
+        checks.check_references(self)
+        checks.check_values(self)
+        checks.check_nodes(self)
         self._matrices = _matrices_by_code(self.linecode, self.linecode_matrix)
-        validation.check_topology(self)
+        checks.check_topology(self)
 
     # ------------------------------------------------------------------ topology
     @property
@@ -77,7 +77,7 @@ class Feeder:
                 if not graph.has_edge(a, b):
                     graph.add_edge(a, b, elements=[], nodes=[])
                 graph.edges[a, b]["elements"].append(f"{kind}.{n}")
-                graph.edges[a, b]["nodes"].append(set(validation.parse_nodes(nodes)))
+                graph.edges[a, b]["nodes"].append(set(checks.parse_nodes(nodes)))
         return graph
 
     # ------------------------------------------------------------------ impedances
@@ -94,7 +94,7 @@ class Feeder:
     # ------------------------------------------------------------------ summaries
     def summary(self) -> dict:
         """Headline figures: counts, phases, total load [kW, kvar] at rated voltage."""
-        n_ph = self.bus["nodes"].map(lambda s: len(validation.parse_nodes(s)))
+        n_ph = self.bus["nodes"].map(lambda s: len(checks.parse_nodes(s)))
         return {
             "name": self.name,
             "buses": len(self.bus),

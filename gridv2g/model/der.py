@@ -56,8 +56,7 @@ def _capability_cone(p, q, s_pu: np.ndarray, periods: int) -> cp.Constraint:
 
 
 def der(
-    nb: int,
-    bus_index: np.ndarray,
+    C: sp.csr_matrix,
     s_pu: np.ndarray,
     periods: int,
     reactive: np.ndarray,
@@ -65,10 +64,11 @@ def der(
     pf_min: np.ndarray | None = None,
     name: str = "der",
 ) -> InjectionBlock:
-    """PV / wind block. ``reactive``: bool per unit (reactive dispatch on); ``pf_min`` per unit
-    (0 or NaN = no limit). The availability Parameter ``params["availability"]`` (unit x period,
+    """PV / wind block. ``C``: (connection point x unit) matrix of the grid formulation
+    (:meth:`~gridv2g.model.formulation.GridFormulation.connection`). ``reactive``: bool per
+    unit (reactive dispatch on); ``pf_min`` per unit (0 or NaN = no limit). The availability Parameter ``params["availability"]`` (unit x period,
     per unit of rating) must be set before solving."""
-    n, T = len(bus_index), periods
+    n, T = C.shape[1], periods
     avail = cp.Parameter((n, T), nonneg=True, name=f"{name}-availability")
     p = cp.Variable((n, T), nonneg=True, name=f"{name}-p")
     q_var = cp.Variable((n, T), name=f"{name}-q")
@@ -91,25 +91,25 @@ def der(
     return InjectionBlock(
         p=p,
         q=q_var,
-        C=incidence(nb, bus_index),
+        C=C,
         constraints=cons,
         params={"availability": avail},
     )
 
 
 def station_slots(
-    nb: int,
-    bus_index: np.ndarray,
+    C: sp.csr_matrix,
     s_pu: np.ndarray,
     periods: int,
     reactive: np.ndarray,
     p_variable: np.ndarray,
     name: str = "station",
 ) -> InjectionBlock:
-    """Station converter slots. ``p_variable``: bool per slot; True leaves active power a
+    """Station converter slots at the connection points of ``C`` (as for :func:`der`).
+    ``p_variable``: bool per slot; True leaves active power a
     variable bounded by the Parameters ``p_min``/``p_max``, False fixes it to the Parameter
     ``p_profile`` (slot x period, consumption positive, pu)."""
-    n, T = len(bus_index), periods
+    n, T = C.shape[1], periods
     p_profile = cp.Parameter((n, T), name=f"{name}-p_profile")
     p_min = cp.Parameter((n, T), name=f"{name}-p_min")
     p_max = cp.Parameter((n, T), name=f"{name}-p_max")
@@ -129,7 +129,7 @@ def station_slots(
     return InjectionBlock(
         p=p,
         q=q_var,
-        C=incidence(nb, bus_index),
+        C=C,
         constraints=cons,
         params={"p_profile": p_profile, "p_min": p_min, "p_max": p_max},
     )

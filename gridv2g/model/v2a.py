@@ -52,17 +52,19 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
-from gridv2g.model.station import EVArrays, masked_binary
+from gridv2g.inputs import DISCHARGE_MODES, IDLE, MODES, OWN_LOAD_MODES, STATUS
 
-#: every V2A mode; G2V is charging from the site (grid or V2V)
-MODES = ("G2V", "V2H", "V2B", "V2V", "V2G")
-#: discharging modes (eq. 7)
-DISCHARGE_MODES = ("V2H", "V2B", "V2V", "V2G")
-#: discharge that serves the site's own base load (eq. 11)
-OWN_LOAD_MODES = ("V2H", "V2B")
-#: status label of each mode in result tables
-STATUS = {"G2V": "charging", "V2H": "V2H", "V2B": "V2B", "V2V": "V2V", "V2G": "V2G"}
-IDLE = "idle"
+__all__ = [
+    "DISCHARGE_MODES",
+    "IDLE",
+    "MODES",
+    "OWN_LOAD_MODES",
+    "STATUS",
+    "V2ABlock",
+    "mode_masks",
+    "v2a_block",
+]
+from gridv2g.model.station import EVArrays, masked_binary
 
 
 @dataclass

@@ -30,29 +30,37 @@ import scipy.sparse as sp
 from tqdm.auto import tqdm
 
 from gridv2g.errors import SolveError
-from gridv2g.problems.station import (
-    NO_LIMIT_KW,
-    StationData,
+from gridv2g.fleet import plug_windows
+from gridv2g.inputs import StationData
+from gridv2g.model.arrays import station_ev_arrays, station_limits_kw
+from gridv2g.problems.base import Problem
+from gridv2g.problems.station import StationSchedule
+from gridv2g.result.station import (
     StationResult,
     baseline,
-    ev_arrays,
-    money,
+    price_table,
+    schedule_summary,
     station_tables,
 )
+from gridv2g.solvers import silence_highs_banner
 
 #: used for a step on which the chosen solver fails or is inaccurate
 FALLBACK_SOLVER = "HIGHS"
 
 
-class RollingHorizon:
-    """Receding-horizon controller of the stations of ``data`` (no ports, no storage)."""
+class RollingHorizon(Problem):
+    """Receding-horizon controller of the stations of ``data`` (no ports, no storage).
+
+    Solves through the one template of :class:`~gridv2g.problems.base.Problem`: its timed
+    solve is the control loop (:meth:`run_solver`), its result the applied schedule."""
+
+    kind = "MPC"
 
     def __init__(self, data: StationData, window: int | None = None, penalty: float = 10.0):
-        from gridv2g.fleet import plug_windows
-
         t0 = time.perf_counter()
         self.data = data
-        self.ev = ev = ev_arrays(data)
+        self.dpp = True
+        self.ev = ev = station_ev_arrays(data)
         self._a, _ = plug_windows(data.sessions, data.horizon)
         T = data.horizon.periods
         self.W = int(window or T)
@@ -79,11 +87,7 @@ class RollingHorizon:
         S = sp.csr_matrix((np.ones(n), (ev.station, np.arange(n))), shape=(ns, n))
         lo = np.minimum(ev.e_min_kwh, ev.e_arrival_kwh)[:, None]
         hi = np.maximum(ev.e_max_kwh, ev.e_arrival_kwh)[:, None]
-        st = data.stations
-
-        def limit(frame):
-            values = frame.reindex(idx)[st.stations.index].to_numpy(float).T
-            return np.nan_to_num(np.minimum(values, NO_LIMIT_KW), nan=NO_LIMIT_KW)
+        limits = station_limits_kw(data)
 
         cons = [
             c <= cp.multiply(ub_c, by_ev),
@@ -102,8 +106,8 @@ class RollingHorizon:
             e <= hi,
             e[np.arange(n), ev.departure_index] + short >= self.target,
             imp - exp == S @ (c - d),
-            imp <= limit(st.p_import_max_kw),
-            exp <= limit(st.p_export_max_kw),
+            imp <= limits["p_import_max_kw"],
+            exp <= limits["p_export_max_kw"],
         ]
         ones = np.ones(ns)
         buy = data.prices.buy.reindex(idx).to_numpy(float)
@@ -115,6 +119,8 @@ class RollingHorizon:
         )
         self.problem = cp.Problem(cp.Minimize(objective), cons)
         self.build_s = time.perf_counter() - t0
+        self.timings = {"build_s": self.build_s}
+        self._progress, self._steps = True, None
 
     def set_step(self, k: int, energy: np.ndarray) -> None:
         """Write the Parameters of the window starting at period ``k``."""
@@ -147,8 +153,6 @@ class RollingHorizon:
         """
         import warnings
 
-        from gridv2g.solvers import silence_highs_banner
-
         if solver == "HIGHS":
             silence_highs_banner()
         fallback = solver != self.solver
@@ -167,9 +171,16 @@ class RollingHorizon:
 
     def run(self, solver: str = "CLARABEL", progress: bool = True, steps: int | None = None):
         """Control the whole horizon (or its first ``steps`` periods); returns a
-        :class:`~gridv2g.problems.station.StationResult` (``summary`` has per-step times)."""
+        :class:`~gridv2g.result.station.StationResult` (``summary`` has per-step times)."""
+        self._progress, self._steps = progress, steps
+        return self.solve(solver)
+
+    def run_solver(self, name: str, **options) -> str:
+        """The control loop: every period, set the window's Parameters, re-solve, apply the
+        first period. A step the solver fails on is retried with :data:`FALLBACK_SOLVER`; a
+        step that still fails raises SolveError naming it."""
         ev, T, h = self.ev, self.data.horizon.periods, self.h
-        self.solver = solver
+        self.solver = name
         n = len(ev.station)
         energy = ev.e_arrival_kwh.copy()
         c_applied = np.zeros((n, T))
@@ -177,15 +188,16 @@ class RollingHorizon:
         e_path = np.zeros((n, T + 1))
         e_path[:, 0] = energy
         times = []
-        steps = T if steps is None else min(steps, T)
+        steps = T if self._steps is None else min(self._steps, T)
         inaccurate = fallbacks = 0
-        for k in tqdm(range(steps), desc="MPC", disable=not progress, leave=False):
+        t_loop = time.perf_counter()
+        for k in tqdm(range(steps), desc="MPC", disable=not self._progress, leave=False):
             self.set_step(k, energy)
             if self.nothing_to_decide(k):
                 continue  # no EV plugged in now or within the window
             t0 = time.perf_counter()
-            status = self._solve(solver)
-            if status != cp.OPTIMAL and solver != FALLBACK_SOLVER:
+            status = self._solve(name)
+            if status != cp.OPTIMAL and name != FALLBACK_SOLVER:
                 # an interior-point failure on a degenerate step: the simplex solver is slower
                 # but does not fail there
                 status = self._solve(FALLBACK_SOLVER)
@@ -194,7 +206,7 @@ class RollingHorizon:
             if status == cp.OPTIMAL_INACCURATE:
                 inaccurate += 1
             elif status != cp.OPTIMAL:
-                raise SolveError(f"MPC step {k}: {solver} returned {status}")
+                raise SolveError(f"MPC step {k}: {name} returned {status}")
             plugged = self.ev.mask[:, k] & (self.visible.value > 0)
             c0 = np.where(plugged, np.clip(self.c.value[:, k], 0.0, ev.p_charge_max_kw), 0.0)
             d0 = np.where(plugged, np.clip(self.d.value[:, k], 0.0, ev.p_discharge_max_kw), 0.0)
@@ -202,34 +214,44 @@ class RollingHorizon:
             c_applied[:, k], d_applied[:, k] = c0, d0
             e_path[:, k + 1] = energy
         e_path[:, steps + 1 :] = energy[:, None]
-        res_ev, res_station, res_ev_summary, net = station_tables(
-            self.data, ev, c_applied, d_applied, e_path
+        self.applied = (c_applied, d_applied, e_path)
+        self.timings.update(
+            steps=steps,
+            first_step_s=times[0] if times else float("nan"),
+            resolve_mean_s=float(np.mean(times[1:])) if len(times) > 1 else float("nan"),
+            total_solve_s=float(np.sum(times)),
+            solves=len(times),
+            inaccurate_steps=inaccurate,
+            fallback_steps=fallbacks,
+            total_s=time.perf_counter() - t_loop,
         )
-        figures = money(self.data, c_applied, d_applied, net)
+        return cp.OPTIMAL_INACCURATE if inaccurate else cp.OPTIMAL
+
+    def result(self, solver: str) -> StationResult:
+        """The applied schedule's tables, money and savings against the baseline."""
+        c, d, e = self.applied
+        res_ev, res_station, res_ev_summary, net = station_tables(self.data, self.ev, c, d, e)
         base = baseline(self.data)
-        base_money = base["money"]
+        figures = schedule_summary(self.data, c, d, net, res_ev_summary, base)
+        tm = self.timings
         summary = {
             **figures,
-            "uncontrolled_cost": base_money["cost"],
-            "savings_vs_uncontrolled_percent": 100.0
-            * (base_money["cost"] - figures["cost"])
-            / base_money["cost"],
-            "shortfall_kwh": float(res_ev_summary.shortfall_kwh.sum()),
-            "peak_kw": float(net.sum(axis=0).max()),
-            "steps": steps,
+            "status": cp.OPTIMAL,
+            "solver": solver,
             "window": self.W,
-            "build_s": self.build_s,
-            "first_step_s": times[0],
-            "resolve_mean_s": float(np.mean(times[1:])) if len(times) > 1 else float("nan"),
-            "total_solve_s": float(np.sum(times)),
-            "solves": len(times),
-            "inaccurate_steps": inaccurate,
-            "fallback_steps": fallbacks,
+            **{k: tm[k] for k in ("steps", "build_s", "first_step_s", "resolve_mean_s")},
+            **{k: tm[k] for k in ("total_solve_s", "solves", "inaccurate_steps")},
+            "fallback_steps": tm["fallback_steps"],
         }
         return StationResult(
+            status=cp.OPTIMAL,
+            solver=solver,
+            objective=figures["cost"],
+            timings=dict(tm),
             res_ev=res_ev,
             res_station=res_station,
             res_ev_summary=res_ev_summary,
+            res_price=price_table(self.data),
             summary=summary,
             baseline=base,
             problem=self,
@@ -254,8 +276,6 @@ def compare_with_perfect_foresight(
     and the uncontrolled baseline on the same sessions: cost and shortfall side by side."""
     import dataclasses
 
-    from gridv2g.problems.station import StationSchedule
-
     mpc = RollingHorizon(data, window, penalty).run(solver, progress=progress)
     pf_data = dataclasses.replace(
         data, soft_target=True, shortfall_penalty_per_kwh=mpc.problem.penalty
@@ -279,3 +299,24 @@ def compare_with_perfect_foresight(
         / abs(table.cost["perfect_foresight"])
     )
     return MPCComparison(mpc=mpc, perfect_foresight=pf, table=table)
+
+
+def control(
+    data: StationData,
+    window: int | None = None,
+    penalty: float = 10.0,
+    compare: bool = True,
+    solver: str = "CLARABEL",
+    progress: bool = True,
+) -> StationResult:
+    """Rolling-horizon control of ``data``; with ``compare`` the result's summary also holds
+    the perfect-foresight cost and the MPC's cost against it (percent)."""
+    if not compare:
+        return RollingHorizon(data, window, penalty).run(solver, progress=progress)
+    cmp = compare_with_perfect_foresight(data, window, solver, progress, penalty)
+    result = cmp.mpc
+    result.summary["perfect_foresight_cost"] = float(cmp.table.cost["perfect_foresight"])
+    result.summary["cost_vs_perfect_foresight_percent"] = float(
+        cmp.table.cost_vs_perfect_foresight_percent["mpc"]
+    )
+    return result

@@ -31,26 +31,24 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gridv2g.errors import GridV2GError
+from gridv2g.fleet import mean_scenario, sample_scenarios
+from gridv2g.inputs import StationData, StationSpec, StochasticData
+from gridv2g.model.arrays import ess_arrays, station_ev_arrays
+from gridv2g.model.fleet import set_station_limits
 from gridv2g.model.station import station_block
-from gridv2g.problems.station import (
-    NO_LIMIT_KW,
-    StationData,
-    StationSpec,
-    ess_arrays,
-    ev_arrays,
-)
+from gridv2g.problems.base import Problem
+from gridv2g.result.stochastic import StochasticResult
 
-
-@dataclass
-class StochasticData:
-    """``base``: a one-station StationData (its sessions are ignored); ``scenarios``: session
-    tables, one per scenario; ``mean_sessions``: the mean-value scenario; ``day_ahead_price``
-    [per kWh] of the storage energy bought the day before."""
-
-    base: StationData
-    scenarios: list[pd.DataFrame]
-    mean_sessions: pd.DataFrame
-    day_ahead_price_per_kwh: float
+__all__ = [
+    "StochasticData",
+    "StochasticResult",
+    "TwoStageProblem",
+    "mean_scenario",
+    "sample_scenarios",
+    "solve_stochastic",
+    "solve_two_stage",
+    "stack_scenarios",
+]
 
 
 def stack_scenarios(base: StationData, tables: list[pd.DataFrame]) -> StationData:
@@ -95,110 +93,118 @@ class TwoStageSolution:
     seconds: float
 
 
+class TwoStageProblem(Problem):
+    """The two-stage problem over ``tables`` (default: the data's scenarios) as one CVXPY
+    problem: every scenario is one station of a single station block.
+
+    ``e0_kwh`` fixes the first stage (for EEV); ``per_scenario`` gives every scenario its own
+    first stage (wait-and-see, WS). Solving returns a :class:`TwoStageSolution`.
+    """
+
+    kind = "two-stage"
+
+    def __init__(
+        self,
+        data: StochasticData,
+        tables: list[pd.DataFrame] | None = None,
+        e0_kwh: float | None = None,
+        per_scenario: bool = False,
+    ):
+        t0 = time.perf_counter()
+        tables = data.scenarios if tables is None else tables
+        S = len(tables)
+        stacked = stack_scenarios(data.base, tables)
+        ev, ess = station_ev_arrays(stacked), ess_arrays(stacked)
+        if ess is None:
+            raise GridV2GError("stochastic scheduling needs a station storage (the first stage)")
+        cap = float(ess.e_kwh[0])
+        lo, hi = float(ess.soc_min[0]) * cap, float(ess.soc_max[0]) * cap
+        cons = []
+        if e0_kwh is not None:
+            e0 = cp.Constant(np.full(S, float(e0_kwh)))
+        elif per_scenario:
+            e0 = cp.Variable(S, name="ess-e0")
+            cons += [e0 >= lo, e0 <= hi]
+        else:
+            shared = cp.Variable(name="ess-e0")
+            cons += [shared >= lo, shared <= hi]
+            e0 = shared * np.ones(S)
+        h = stacked.horizon.hours
+        T = stacked.horizon.periods
+        block = station_block(
+            ev,
+            S,
+            h,
+            stacked.stations.stations.ports.astype(float).fillna(np.inf).to_numpy(),
+            np.zeros(0),
+            np.zeros(0, dtype=int),
+            soft_target=stacked.soft_target,
+            exclusive=stacked.exclusive,
+            ess=ess,
+            ess_initial_kwh=e0,
+        )
+        set_station_limits(block, stacked)
+        imp = cp.Variable((S, T), nonneg=True)
+        exp = cp.Variable((S, T), nonneg=True)
+        cons += [*block.all_constraints(), imp - exp == block.net_kw]
+        n = len(ev.station)
+        Smat = sp.csr_matrix((np.ones(n), (ev.station, np.arange(n))), shape=(S, n))
+        idx = stacked.horizon.index
+        p = {
+            k: getattr(stacked.prices, k).reindex(idx).to_numpy(float) for k in vars(stacked.prices)
+        }
+        # the station profit of seed 000 per scenario: the money of
+        # :func:`gridv2g.result.station.money` with the storage bought the day before
+        profit = (
+            h * (Smat @ block.c) @ p["tariff"]
+            - h * (Smat @ block.d) @ p["v2g_pay"]
+            - h * imp @ p["buy"]
+            + h * exp @ p["sell"]
+            - stacked.degradation_per_kwh * h * (Smat @ cp.sum(block.d, axis=1))
+        )
+        if stacked.soft_target:
+            profit = profit - stacked.shortfall_penalty_per_kwh * (Smat @ block.shortfall)
+        self.scenario_value = profit - data.day_ahead_price_per_kwh * e0
+        self.e0 = e0
+        self.integer = block.integer
+        self.problem = cp.Problem(cp.Maximize(cp.sum(self.scenario_value) / S), cons)
+        self.timings = {"build_s": time.perf_counter() - t0}
+
+    def result(self, solver: str) -> TwoStageSolution:
+        return TwoStageSolution(
+            expected_profit=float(self.problem.value),
+            e0_kwh=np.atleast_1d(np.asarray(self.e0.value, dtype=float)),
+            scenario_profit=np.asarray(self.scenario_value.value, dtype=float),
+            status=self.problem.status,
+            seconds=self.timings["build_s"] + self.timings["total_s"],
+        )
+
+
 def solve_two_stage(
     data: StochasticData,
     tables: list[pd.DataFrame] | None = None,
     e0_kwh: float | None = None,
     per_scenario: bool = False,
     solver: str = "CLARABEL",
+    **options,
 ) -> TwoStageSolution:
-    """Solve the two-stage problem over ``tables`` (default: the data's scenarios).
-
-    ``e0_kwh`` fixes the first stage (for EEV); ``per_scenario`` gives every scenario its own
-    first stage (wait-and-see, WS).
-    """
-    t0 = time.perf_counter()
-    tables = data.scenarios if tables is None else tables
-    S = len(tables)
-    stacked = stack_scenarios(data.base, tables)
-    ev, ess = ev_arrays(stacked), ess_arrays(stacked)
-    if ess is None:
-        raise GridV2GError("stochastic scheduling needs a station storage (the first stage)")
-    cap = float(ess.e_kwh[0])
-    lo, hi = float(ess.soc_min[0]) * cap, float(ess.soc_max[0]) * cap
-    cons = []
-    if e0_kwh is not None:
-        e0 = cp.Constant(np.full(S, float(e0_kwh)))
-    elif per_scenario:
-        e0 = cp.Variable(S, name="ess-e0")
-        cons += [e0 >= lo, e0 <= hi]
-    else:
-        shared = cp.Variable(name="ess-e0")
-        cons += [shared >= lo, shared <= hi]
-        e0 = shared * np.ones(S)
-    h = stacked.horizon.hours
-    T = stacked.horizon.periods
-    block = station_block(
-        ev,
-        S,
-        h,
-        stacked.stations.stations.ports.astype(float).fillna(np.inf).to_numpy(),
-        np.zeros(0),
-        np.zeros(0, dtype=int),
-        soft_target=stacked.soft_target,
-        exclusive=stacked.exclusive,
-        ess=ess,
-        ess_initial_kwh=e0,
-    )
-    idx = stacked.horizon.index
-    for key in ("p_import_max_kw", "p_export_max_kw"):
-        values = getattr(stacked.stations, key).reindex(idx).to_numpy(float).T
-        block.params[key].value = np.nan_to_num(np.minimum(values, NO_LIMIT_KW), nan=NO_LIMIT_KW)
-    imp = cp.Variable((S, T), nonneg=True)
-    exp = cp.Variable((S, T), nonneg=True)
-    cons += [*block.all_constraints(), imp - exp == block.net_kw]
-    n = len(ev.station)
-    Smat = sp.csr_matrix((np.ones(n), (ev.station, np.arange(n))), shape=(S, n))
-    p = {k: getattr(stacked.prices, k).reindex(idx).to_numpy(float) for k in vars(stacked.prices)}
-    profit = (
-        h * (Smat @ block.c) @ p["tariff"]
-        - h * (Smat @ block.d) @ p["v2g_pay"]
-        - h * imp @ p["buy"]
-        + h * exp @ p["sell"]
-        - stacked.degradation_per_kwh * h * (Smat @ cp.sum(block.d, axis=1))
-    )
-    if stacked.soft_target:
-        profit = profit - stacked.shortfall_penalty_per_kwh * (Smat @ block.shortfall)
-    scenario_value = profit - data.day_ahead_price_per_kwh * e0
-    problem = cp.Problem(cp.Maximize(cp.sum(scenario_value) / S), cons)
-    problem.solve(solver=solver)
-    if problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
-        raise GridV2GError(f"two-stage problem: {problem.status}")
-    return TwoStageSolution(
-        expected_profit=float(problem.value),
-        e0_kwh=np.atleast_1d(np.asarray(e0.value, dtype=float)),
-        scenario_profit=np.asarray(scenario_value.value, dtype=float),
-        status=problem.status,
-        seconds=time.perf_counter() - t0,
-    )
+    """Build and solve a :class:`TwoStageProblem` (arguments as there)."""
+    return TwoStageProblem(data, tables, e0_kwh, per_scenario).solve(solver, **options)
 
 
-@dataclass
-class StochasticResult:
-    """``summary``: RP, EEV, WS, VSS, EVPI, first-stage decisions, timings;
-    ``res_scenario`` (scenario): EVs and profit of each scenario under the RP decision."""
-
-    summary: dict
-    res_scenario: pd.DataFrame
-
-    def to_dir(self, directory, fmt: str = "parquet"):
-        from gridv2g.result import write_tables
-
-        return write_tables(directory, {"res_scenario": self.res_scenario}, self.summary, fmt)
-
-
-def stochastic_measures(data: StochasticData, solver: str = "CLARABEL") -> dict:
+def stochastic_measures(data: StochasticData, solver: str = "CLARABEL", **options) -> dict:
     """RP, EEV, WS, VSS = RP - EEV and EVPI = WS - RP, with the first-stage decisions."""
-    return solve_stochastic(data, solver).summary
+    return solve_stochastic(data, solver, **options).summary
 
 
-def solve_stochastic(data: StochasticData, solver: str = "CLARABEL") -> StochasticResult:
-    """Solve RP, the mean-value problem, EEV and WS; the measures and per-scenario profits."""
-    rp = solve_two_stage(data, solver=solver)
-    mean_value = solve_two_stage(data, tables=[data.mean_sessions], solver=solver)
+def solve_stochastic(data: StochasticData, solver: str = "CLARABEL", **options) -> StochasticResult:
+    """Solve RP, the mean-value problem, EEV and WS; the measures and per-scenario profits.
+    ``options`` go to the solver of each."""
+    rp = solve_two_stage(data, solver=solver, **options)
+    mean_value = solve_two_stage(data, tables=[data.mean_sessions], solver=solver, **options)
     e0_mv = float(mean_value.e0_kwh[0])
-    eev = solve_two_stage(data, e0_kwh=e0_mv, solver=solver)
-    ws = solve_two_stage(data, per_scenario=True, solver=solver)
+    eev = solve_two_stage(data, e0_kwh=e0_mv, solver=solver, **options)
+    ws = solve_two_stage(data, per_scenario=True, solver=solver, **options)
     summary = {
         "scenarios": len(data.scenarios),
         "rp": rp.expected_profit,
@@ -223,72 +229,14 @@ def solve_stochastic(data: StochasticData, solver: str = "CLARABEL") -> Stochast
         },
         index=pd.RangeIndex(len(data.scenarios), name="scenario"),
     )
-    return StochasticResult(summary=summary, res_scenario=res_scenario)
-
-
-def sample_scenarios(
-    count: int,
-    mean_evs: float,
-    seed: int = 0,
-    sampler=None,
-    **sampler_kwargs,
-) -> list[pd.DataFrame]:
-    """``count`` scenarios: EV number ~ Poisson(mean_evs) (at least 1), sessions from
-    ``sampler`` (default :func:`gridv2g.fleet.sample_truncated_gaussian`), seeds derived from
-    ``seed`` so the set is reproducible."""
-    from gridv2g import fleet
-
-    sampler = sampler or fleet.sample_truncated_gaussian
-    rng = np.random.default_rng(seed)
-    counts = np.maximum(rng.poisson(mean_evs, size=count), 1)
-    seeds = rng.integers(0, 2**31 - 1, size=count)
-    return [
-        sampler(n=int(n), seed=int(s), **sampler_kwargs) for n, s in zip(counts, seeds, strict=True)
-    ]
-
-
-def mean_scenario(mean_evs: float, day: str, station: str, step_min: int = 1, **ranges):
-    """The mean-value scenario: round(mean_evs) identical EVs at the mid-points of the
-    sampler's ranges (the means of its truncated Normals)."""
-    from gridv2g.fleet import sessions_frame
-
-    r = {
-        "capacity_kwh": 24.0,
-        "p_kw": 3.3,
-        "eta": 0.98,
-        "arrival_h": (8, 15),
-        "departure_h": (13, 22),
-        "soc_arrival": (0.2, 0.65),
-        "soc_target": (0.6, 0.95),
-        "v2g": True,
-    }
-    r.update(ranges)
-    n = max(round(mean_evs), 1)
-    origin = pd.Timestamp(day)
-
-    def mid(v):
-        return 0.5 * (float(v[0]) + float(v[1]))
-
-    def at(hours):
-        minutes = round(hours * 60.0 / step_min) * step_min
-        return origin + pd.Timedelta(minutes=minutes)
-
-    cap = float(r["capacity_kwh"])
-    rows = [
-        {
-            "ev_id": f"mean{i + 1:03d}",
-            "station": station,
-            "arrival": at(mid(r["arrival_h"])),
-            "departure": at(mid(r["departure_h"])),
-            "e_arrival_kwh": cap * mid(r["soc_arrival"]),
-            "e_target_kwh": cap * mid(r["soc_target"]),
-            "capacity_kwh": cap,
-            "p_charge_max_kw": float(r["p_kw"]),
-            "p_discharge_max_kw": float(r["p_kw"]),
-            "eta_charge": float(r["eta"]),
-            "eta_discharge": float(r["eta"]),
-            "v2g": bool(r["v2g"]),
-        }
-        for i in range(n)
-    ]
-    return sessions_frame(pd.DataFrame(rows))
+    return StochasticResult(
+        status=rp.status,
+        solver=solver,
+        objective=rp.expected_profit,
+        timings={
+            "rp_s": rp.seconds,
+            "total_s": rp.seconds + mean_value.seconds + eev.seconds + ws.seconds,
+        },
+        summary=summary,
+        res_scenario=res_scenario,
+    )

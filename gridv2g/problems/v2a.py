@@ -33,75 +33,35 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
 import pandas as pd
 
 from gridv2g.errors import InfeasibleError, V2AError
+from gridv2g.horizon import Horizon
+from gridv2g.inputs import DISCHARGE_MODES, OWN_LOAD_SITE, SITE_MODES, V2AData
+from gridv2g.model.arrays import ev_arrays
 from gridv2g.model.station import EVArrays
-from gridv2g.model.v2a import DISCHARGE_MODES, IDLE, MODES, STATUS, v2a_block
-from gridv2g.profiles import Horizon
+from gridv2g.model.v2a import v2a_block
+from gridv2g.problems.base import Problem
+from gridv2g.result.v2a import V2AResult, build_v2a_result
 
-#: modes of each site kind, Sect. 2: "G2V, V2H, and V2G at home; G2V, V2B, and V2G in building
-#: garages; G2V, V2V, and V2G at a commercial charging station"
-SITE_MODES: dict[str, tuple[str, ...]] = {
-    "home": ("G2V", "V2H", "V2G"),
-    "building": ("G2V", "V2B", "V2G"),
-    "station": ("G2V", "V2V", "V2G"),
-}
-#: the only site kind at which each own-load mode exists (V2H serves a home, V2B a building)
-OWN_LOAD_SITE = {"V2H": "home", "V2B": "building"}
+__all__ = [
+    "OWN_LOAD_SITE",
+    "SITE_MODES",
+    "V2AData",
+    "V2AResult",
+    "V2ASchedule",
+    "compare_discharge",
+    "lambda_sweep",
+    "parameter_sweep",
+    "v2a_ev_arrays",
+    "with_and_without_discharge",
+]
+
 #: money per status binary and period that keeps a status off when its power is zero
 TIE_BREAK = 1e-6
-#: default solver options: a tight MIP gap, so that sweeps compare optimal schedules
-DEFAULT_OPTIONS = {"HIGHS": {"mip_rel_gap": 1e-7}}
-#: powers below this are solver noise [kW]
-POWER_TOL_KW = 1e-7
-
-
-@dataclass
-class V2AData:
-    """Inputs of a V2A site.
-
-    ``sessions``: the EV session table (:mod:`gridv2g.fleet`; its ``station`` column is not
-    used, every EV is at this site; ``v2g`` False forbids every discharge mode).
-    ``base_load_kw``, ``load_price``, ``v2g_price``: Series on ``horizon.index`` [kW],
-    [money/kWh], [money/kWh]. ``rho`` [money/kWh short of the target], ``lambda_`` [money/kWh
-    discharged]. ``modes``: allowed modes (default: the site kind's, :data:`SITE_MODES`).
-    ``rated_power``: a status runs at the EV's rated power (the paper's assumption 4).
-    """
-
-    horizon: Horizon
-    sessions: pd.DataFrame
-    site_kind: str
-    base_load_kw: pd.Series
-    load_price: pd.Series
-    v2g_price: pd.Series
-    rho: float = 1.5
-    lambda_: float = 0.15
-    modes: tuple[str, ...] | None = None
-    rated_power: bool = False
-
-    def allowed_modes(self) -> tuple[str, ...]:
-        """The allowed modes, checked against the site kind (raises V2AError)."""
-        if self.site_kind not in SITE_MODES:
-            raise V2AError(
-                f"site kind {self.site_kind!r} is unknown; valid: {', '.join(SITE_MODES)}"
-            )
-        modes = SITE_MODES[self.site_kind] if self.modes is None else tuple(self.modes)
-        unknown = [m for m in modes if m not in MODES]
-        if unknown:
-            raise V2AError(f"unknown V2A mode(s) {unknown}; valid: {list(MODES)}")
-        for mode, kind in OWN_LOAD_SITE.items():
-            if mode in modes and self.site_kind != kind:
-                raise V2AError(
-                    f"mode {mode} serves the own load of a {kind}, not of a {self.site_kind}; "
-                    f"the modes of each site kind (Sect. 2): {SITE_MODES}"
-                )
-        return tuple(m for m in MODES if m in modes)
 
 
 def _series(data: V2AData, name: str, nonneg: bool) -> np.ndarray:
@@ -129,33 +89,16 @@ def _scalar(value: float, name: str) -> float:
 
 
 def v2a_ev_arrays(sessions: pd.DataFrame, horizon: Horizon) -> EVArrays:
-    """Per-EV arrays of a session table on ``horizon`` (discharge rating 0 without ``v2g``)."""
-    from gridv2g.fleet import plug_mask, plug_windows
-
-    n = len(sessions)
-    _, dep = plug_windows(sessions, horizon)
-    v2g = sessions.v2g.to_numpy(bool)
-    return EVArrays(
-        station=np.zeros(n, dtype=int),
-        charger=np.full(n, -1),
-        e_arrival_kwh=sessions.e_arrival_kwh.to_numpy(float),
-        e_target_kwh=sessions.e_target_kwh.to_numpy(float),
-        e_min_kwh=sessions.e_min_kwh.to_numpy(float),
-        e_max_kwh=sessions.e_max_kwh.to_numpy(float),
-        p_charge_max_kw=sessions.p_charge_max_kw.to_numpy(float),
-        p_discharge_max_kw=np.where(v2g, sessions.p_discharge_max_kw.to_numpy(float), 0.0),
-        eta_charge=sessions.eta_charge.to_numpy(float),
-        eta_discharge=sessions.eta_discharge.to_numpy(float),
-        departure_index=dep,
-        mask=plug_mask(sessions, horizon),
-    )
+    """Per-EV arrays of a session table on ``horizon``, every EV at this one site (discharge
+    rating 0 without ``v2g``)."""
+    return ev_arrays(sessions, horizon)
 
 
-class V2ASchedule:
+class V2ASchedule(Problem):
     """Build once, update Parameters, solve: the V2A schedule of one site (MILP)."""
 
-    #: solver options merged in by :func:`gridv2g.solvers.timed_solve`
-    default_options = DEFAULT_OPTIONS
+    kind = "V2A"
+    integer_why = "status binaries"
 
     def __init__(self, data: V2AData, dpp: bool = False):
         t0 = time.perf_counter()
@@ -212,196 +155,17 @@ class V2ASchedule:
         p["rho"].value = _scalar(d.rho, "rho")
         p["lambda_"].value = _scalar(d.lambda_, "lambda_")
 
-    def solve(self, solver: str | None = None, **options) -> V2AResult:
-        """Solve (HiGHS by default) and return a :class:`V2AResult`."""
-        from gridv2g.solvers import (
-            check_milp_solver,
-            check_solver,
-            check_status,
-            mip_gap_of,
-            timed_solve,
+    def default_solver(self) -> str:
+        return "HIGHS"
+
+    def result(self, solver: str) -> V2AResult:
+        return build_v2a_result(self, solver)
+
+    def diagnose(self, solver: str) -> None:
+        raise InfeasibleError(
+            f"{solver}: V2A problem infeasible; targets are soft, so check the energy limits "
+            "against the arrival energies and the base load"
         )
-
-        name = check_solver(solver or "HIGHS")
-        check_milp_solver(name, self.integer, "status binaries")
-        status = timed_solve(self, name, "the V2A problem", **options)
-        self.timings["mip_gap"] = mip_gap_of(self.problem) if self.integer else None
-        if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-            raise InfeasibleError(
-                f"{name}: V2A problem infeasible ({status}); targets are soft, so check the "
-                "energy limits against the arrival energies and the base load"
-            )
-        check_status(name, status, self.problem)
-        return build_v2a_result(self, name)
-
-
-# ---------------------------------------------------------------------------- results
-@dataclass
-class V2AResult:
-    """Tables of a solved V2A schedule.
-
-    ``res_ev`` (time, ev): status (idle, charging, V2H, V2B, V2V, V2G), plugged,
-    p_charge_kw, p_charge_v2v_kw (part of the charging fed by V2V), p_v2h_kw, p_v2b_kw,
-    p_v2v_kw, p_v2g_kw, p_discharge_kw, p_kw (charge minus discharge), e_kwh (end of period),
-    soc. ``res_site`` (time): base_load_kw, ev_charge_kw, ev_charge_grid_kw,
-    ev_charge_v2v_kw, v2h_kw, v2b_kw, v2v_kw, v2g_kw, grid_import_kw, grid_export_kw, p_kw
-    (import minus export: the optimized load profile), load_price, v2g_price and the number of
-    EVs in each status (n_charging, n_v2h, ...). ``res_ev_summary`` (ev): energies at arrival,
-    departure and target, shortfall, charged and discharged kWh per mode. ``summary``: money
-    (module docstring), energies, solver, status, MIP gap, timings.
-    """
-
-    res_ev: pd.DataFrame
-    res_site: pd.DataFrame
-    res_ev_summary: pd.DataFrame
-    summary: dict
-    problem: object = field(default=None, repr=False)
-
-    def to_dir(self, directory, fmt: str = "parquet") -> Path:
-        """Write res_ev, res_site, res_ev_summary (Parquet or CSV), summary.json, a plot."""
-        from gridv2g import plots_v2a
-        from gridv2g.result import write_tables
-
-        names = ("res_ev", "res_site", "res_ev_summary")
-        directory = write_tables(directory, {n: getattr(self, n) for n in names}, self.summary, fmt)
-        plots_v2a.write_figures(self, directory)
-        return directory
-
-
-def _long(values, times, names) -> pd.Series:
-    index = pd.MultiIndex.from_product([times, list(names)], names=["time", "ev"])
-    return pd.Series(np.asarray(values).T.ravel(), index=index)
-
-
-def _value(expr, shape) -> np.ndarray:
-    value = expr.value
-    return np.zeros(shape) if value is None else np.asarray(value, dtype=float)
-
-
-def _tidy(x: np.ndarray) -> np.ndarray:
-    """Differences of powers with the rounding noise below POWER_TOL_KW set to 0."""
-    return np.where(np.abs(x) < POWER_TOL_KW, 0.0, x)
-
-
-def build_v2a_result(sched: V2ASchedule, solver: str) -> V2AResult:
-    data, b, ev = sched.data, sched.block, sched.ev
-    n, T = ev.mask.shape
-    h = data.horizon.hours
-    times, names = data.horizon.index, list(data.sessions.index)
-
-    def clean(x):
-        x = np.where(ev.mask, np.asarray(x, dtype=float), 0.0)
-        return np.where(np.abs(x) < POWER_TOL_KW, 0.0, np.maximum(x, 0.0))
-
-    p = {m: clean(_value(b.p[m], (n, T))) for m in MODES}
-    received = np.minimum(clean(_value(b.v2v_received, (n, T))), p["G2V"])
-    e = _value(b.e, (n, T + 1))
-    status = np.full((n, T), IDLE, dtype=object)
-    if b.u:
-        for m, u in b.u.items():
-            status[_value(u, (n, T)) > 0.5] = STATUS[m]
-    else:
-        for m in b.modes:
-            status[p[m] > 0] = STATUS[m]
-    discharge = sum(p[m] for m in DISCHARGE_MODES)
-    soc = e[:, 1:] / data.sessions.capacity_kwh.to_numpy(float)[:, None]
-    res_ev = pd.DataFrame(
-        {
-            "status": _long(status, times, names),
-            "plugged": _long(ev.mask, times, names),
-            "p_charge_kw": _long(p["G2V"], times, names),
-            "p_charge_v2v_kw": _long(received, times, names),
-            "p_v2h_kw": _long(p["V2H"], times, names),
-            "p_v2b_kw": _long(p["V2B"], times, names),
-            "p_v2v_kw": _long(p["V2V"], times, names),
-            "p_v2g_kw": _long(p["V2G"], times, names),
-            "p_discharge_kw": _long(discharge, times, names),
-            "p_kw": _long(p["G2V"] - discharge, times, names),
-            "e_kwh": _long(e[:, 1:], times, names),
-            "soc": _long(soc, times, names),
-        }
-    )
-    base = sched.params["base_load_kw"].value
-    load_price = sched.params["load_price"].value
-    v2g_price = sched.params["v2g_price"].value
-    site = {m: p[m].sum(axis=0) for m in MODES}
-    v2v_in = received.sum(axis=0)
-    charge_grid = _tidy(site["G2V"] - v2v_in)
-    grid_import = _tidy(base + charge_grid - site["V2H"] - site["V2B"])
-    grid_export = site["V2G"]
-    res_site = pd.DataFrame(
-        {
-            "base_load_kw": base,
-            "ev_charge_kw": site["G2V"],
-            "ev_charge_grid_kw": charge_grid,
-            "ev_charge_v2v_kw": v2v_in,
-            "v2h_kw": site["V2H"],
-            "v2b_kw": site["V2B"],
-            "v2v_kw": site["V2V"],
-            "v2g_kw": site["V2G"],
-            "grid_import_kw": grid_import,
-            "grid_export_kw": grid_export,
-            "p_kw": grid_import - grid_export,
-            "load_price": load_price,
-            "v2g_price": v2g_price,
-            **{f"n_{STATUS[m].lower()}": (status == STATUS[m]).sum(axis=0) for m in MODES},
-        },
-        index=times,
-    )
-    e_dep = e[np.arange(n), ev.departure_index]
-    shortfall = np.maximum(ev.e_target_kwh - e_dep, 0.0)
-    res_ev_summary = pd.DataFrame(
-        {
-            "e_arrival_kwh": ev.e_arrival_kwh,
-            "e_departure_kwh": e_dep,
-            "e_target_kwh": ev.e_target_kwh,
-            "shortfall_kwh": shortfall,
-            "charged_kwh": p["G2V"].sum(axis=1) * h,
-            **{f"{m.lower()}_kwh": p[m].sum(axis=1) * h for m in DISCHARGE_MODES},
-            "discharged_kwh": discharge.sum(axis=1) * h,
-        },
-        index=pd.Index(names, name="ev"),
-    )
-    energy_cost = float(h * load_price @ grid_import)
-    v2g_revenue = float(h * v2g_price @ grid_export)
-    bill = energy_cost - v2g_revenue
-    discharge_kwh = float(discharge.sum() * h)
-    shortfall_kwh = float(shortfall.sum())
-    shortfall_penalty = float(data.rho * shortfall_kwh)
-    cycle_penalty = float(data.lambda_ * discharge_kwh)
-    summary = {
-        "status": sched.problem.status,
-        "solver": solver,
-        "site_kind": data.site_kind,
-        "modes": list(sched.modes),
-        "rated_power": data.rated_power,
-        "objective": bill + shortfall_penalty + cycle_penalty,
-        "bill": bill,
-        "energy_cost": energy_cost,
-        "v2g_revenue": v2g_revenue,
-        "base_load_cost": float(h * load_price @ base),
-        "shortfall_penalty": shortfall_penalty,
-        "cycle_penalty": cycle_penalty,
-        "rho": float(data.rho),
-        "lambda": float(data.lambda_),
-        "charged_kwh": float(p["G2V"].sum() * h),
-        "v2v_charged_kwh": float(received.sum() * h),
-        "discharge_kwh": discharge_kwh,
-        **{f"discharge_{m.lower()}_kwh": float(p[m].sum() * h) for m in DISCHARGE_MODES},
-        "shortfall_kwh": shortfall_kwh,
-        "peak_import_kw": float(grid_import.max()),
-        "evs": n,
-        "integer": sched.integer,
-        "mip_gap": sched.timings.get("mip_gap"),
-        **{k: v for k, v in sched.timings.items() if k.endswith("_s")},
-    }
-    return V2AResult(
-        res_ev=res_ev,
-        res_site=res_site,
-        res_ev_summary=res_ev_summary,
-        summary=summary,
-        problem=sched,
-    )
 
 
 # ---------------------------------------------------------------------------- studies

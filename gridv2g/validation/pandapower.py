@@ -51,12 +51,17 @@ NUMBA_WORTH_BUS_PERIODS = 65_000
 
 
 def numba_compiled() -> bool:
-    """Whether pandapower's numba Jacobian kernel is already compiled in this process."""
+    """Whether one of pandapower's numba Jacobian kernels is already compiled in this process.
+
+    pandapower picks ``create_J``, ``create_J2`` (no PV buses, as on these feeders, in
+    pandapower 3.x) or ``create_J_ds`` (distributed slack) per network: any compiled one means
+    numba has been paid for."""
     try:
-        from pandapower.pf.create_jacobian_numba import create_J
+        from pandapower.pf import create_jacobian_numba as kernels
     except ImportError:  # numba missing: pandapower falls back on its own
         return False
-    return bool(getattr(create_J, "signatures", None))
+    names = ("create_J", "create_J2", "create_J_ds")
+    return any(getattr(getattr(kernels, n, None), "signatures", None) for n in names)
 
 
 def use_numba(n_buses: int, n_periods: int) -> bool:
@@ -87,13 +92,13 @@ def validate(
 ) -> ValidationReport:
     """AC replay of every period of ``result`` (see module docstring); ``numba=None`` chooses
     pandapower's numba path when it pays (:func:`use_numba`)."""
-    co = result.problem
+    data = result.data
     return replay(
-        co.data.feeder,
+        data.feeder,
         result.res_bus,
         result.res_line,
-        co.hours,
-        co.data.v_source_pu,
+        data.horizon.hours,
+        data.v_source_pu,
         loss_tol_percent,
         v_tol_pu,
         gap_tol,

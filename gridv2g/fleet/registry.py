@@ -1,0 +1,75 @@
+"""The samplers by name, and one dispatcher that draws a session table for a set of stations
+on a horizon (used by every case kind that names a sampler)."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+
+from gridv2g.errors import SessionError
+from gridv2g.fleet.checks import check_sessions
+from gridv2g.fleet.gao2019 import sample_parking_lot
+from gridv2g.fleet.samplers import sample_reservations, sample_truncated_gaussian, seed001_lot
+from gridv2g.horizon import Horizon
+
+#: sampler name (as in case files) -> function(n=..., seed=..., day=..., ...) -> session table
+SAMPLERS: dict[str, Callable[..., pd.DataFrame]] = {
+    "seed001_lot": seed001_lot,
+    "truncated_gaussian": sample_truncated_gaussian,
+    "parking_lot": sample_parking_lot,
+    "reservations": sample_reservations,
+}
+
+
+def sampler(name: str) -> Callable[..., pd.DataFrame]:
+    """The sampler ``name``, or a SessionError listing the valid names."""
+    try:
+        return SAMPLERS[name]
+    except KeyError:
+        raise SessionError(f"unknown sampler '{name}'; valid: {sorted(SAMPLERS)}") from None
+
+
+def sample_sessions(
+    name: str,
+    horizon: Horizon,
+    stations: Sequence[str],
+    seed: int = 0,
+    n: int | None = None,
+    day: str | None = None,
+    station: str | None = None,
+    options: Mapping | None = None,
+    check: bool = True,
+) -> pd.DataFrame:
+    """Draw a checked session table from the sampler ``name`` for ``stations`` on ``horizon``.
+
+    Times are put on the period grid (``step_min`` = the horizon's minutes) where the sampler
+    takes it, so a session is plugged for whole periods only; ``day`` defaults to the
+    horizon's first day; a sampler that spreads EVs over stations gets them all unless
+    ``station`` names one. A keyword the sampler does not take is an error naming it.
+    """
+    func = sampler(name)
+    accepted = inspect.signature(func).parameters
+    kwargs = dict(options or {})
+    if n is not None:
+        kwargs["n"] = n
+    kwargs["seed"] = seed
+    kwargs["day"] = day or str(horizon.start.date())
+    if "step_min" in accepted:
+        kwargs.setdefault("step_min", horizon.minutes)
+    if station is not None and "station" in accepted:
+        kwargs["station"] = station
+    elif "station" in accepted and len(stations) > 1:
+        kwargs["station"] = list(stations)
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise SessionError(
+            f"sessions sampler '{name}' takes no {unknown}; it takes {sorted(accepted)}"
+        )
+    sessions = func(**kwargs)
+    if not set(sessions.station) <= set(stations) and station is None and len(stations) == 1:
+        sessions = sessions.assign(station=stations[0])
+    if check:
+        check_sessions(sessions, stations=list(stations), horizon=horizon, source=name)
+    return sessions

@@ -1,0 +1,96 @@
+"""Array builders of the formulation blocks: per-EV arrays from a session table, station
+storage arrays, and the stations' import/export limits as Parameter values.
+
+One builder each, shared by the station-only, stochastic, MPC, V2A and grid problems.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from gridv2g.fleet import plug_mask, plug_windows
+from gridv2g.horizon import Horizon
+from gridv2g.inputs import NO_LIMIT_KW, StationData
+from gridv2g.model.station import ESSArrays, EVArrays
+
+
+def ev_arrays(
+    sessions: pd.DataFrame,
+    horizon: Horizon,
+    stations: pd.Index | None = None,
+    chargers: pd.Index | None = None,
+    v2g: bool = True,
+) -> EVArrays:
+    """Per-EV arrays of a session table on ``horizon``.
+
+    ``stations`` / ``chargers``: the names the ``station`` / ``charger`` columns refer to
+    (positions become the arrays' indices; ``stations=None`` puts every EV at station 0, as at
+    a V2A site; no charger means the EV's own). Discharge is rated 0 where the session's
+    ``v2g`` is False or ``v2g`` (the case's switch) is False.
+    """
+    s = sessions
+    n = len(s)
+    allowed = s.v2g.to_numpy(bool) & bool(v2g)
+    _, dep = plug_windows(s, horizon)
+    station = (
+        np.zeros(n, dtype=int)
+        if stations is None
+        else pd.Index(stations).get_indexer(s.station).astype(int)
+    )
+    charger = np.full(n, -1)
+    if chargers is not None and len(chargers) and "charger" in s:
+        named = s.charger.fillna("").astype(str).to_numpy()
+        charger = np.where(named != "", pd.Index(chargers).get_indexer(named), -1)
+    return EVArrays(
+        station=station,
+        charger=charger,
+        e_arrival_kwh=s.e_arrival_kwh.to_numpy(float),
+        e_target_kwh=s.e_target_kwh.to_numpy(float),
+        e_min_kwh=s.e_min_kwh.to_numpy(float),
+        e_max_kwh=s.e_max_kwh.to_numpy(float),
+        p_charge_max_kw=s.p_charge_max_kw.to_numpy(float),
+        p_discharge_max_kw=np.where(allowed, s.p_discharge_max_kw.to_numpy(float), 0.0),
+        eta_charge=s.eta_charge.to_numpy(float),
+        eta_discharge=s.eta_discharge.to_numpy(float),
+        departure_index=dep,
+        mask=plug_mask(s, horizon),
+    )
+
+
+def station_ev_arrays(data: StationData) -> EVArrays:
+    """Per-EV arrays of a station problem's sessions (its stations, chargers and V2G switch)."""
+    st = data.stations
+    return ev_arrays(data.sessions, data.horizon, st.stations.index, st.chargers.index, data.v2g)
+
+
+def ess_arrays(data: StationData) -> ESSArrays | None:
+    """Station storage arrays (None without storage)."""
+    ess = data.stations.ess
+    if ess is None or ess.empty:
+        return None
+    return ESSArrays(
+        station=data.stations.stations.index.get_indexer(ess.index),
+        e_kwh=ess.e_kwh.to_numpy(float),
+        p_kw=ess.p_kw.to_numpy(float),
+        eta_charge=ess.eta_charge.to_numpy(float),
+        eta_discharge=ess.eta_discharge.to_numpy(float),
+        soc_min=ess.soc_min.to_numpy(float),
+        soc_max=ess.soc_max.to_numpy(float),
+        soc_initial=ess.soc_initial.to_numpy(float),
+        end_rule=list(ess.end_rule),
+        exclusive=data.ess_exclusive,
+    )
+
+
+def station_limits_kw(data: StationData) -> dict[str, np.ndarray]:
+    """(station x period) import and export limits [kW] for Parameters: NaN (no limit) and
+    anything above :data:`~gridv2g.inputs.NO_LIMIT_KW` become NO_LIMIT_KW (a Parameter
+    cannot hold inf)."""
+    idx = data.horizon.index
+    st = data.stations
+    out = {}
+    for key in ("p_import_max_kw", "p_export_max_kw"):
+        values = getattr(st, key).reindex(idx)[st.stations.index].to_numpy(float).T
+        out[key] = np.nan_to_num(np.minimum(values, NO_LIMIT_KW), nan=NO_LIMIT_KW)
+    return out

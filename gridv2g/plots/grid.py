@@ -1,0 +1,77 @@
+"""Matplotlib figures of a grid result, drawn from its tables only.
+
+Object-oriented matplotlib (``Figure`` objects, no pyplot state, no backend switch): a
+figure is returned for a notebook to show and written to a file by :func:`result_figures`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+
+def substation_and_voltage(result, ax_power=None, ax_voltage=None) -> Figure:
+    """Substation power [kW] and the min / max bus voltage [pu] per period."""
+    if ax_power is None or ax_voltage is None:
+        ax_power, ax_voltage = Figure(figsize=(9, 5)).subplots(2, 1, sharex=True)
+    sub = result.res_ext_grid.p_kw
+    ax_power.plot(sub.index, sub.to_numpy(), label="substation p_kw")
+    if len(result.res_der):
+        der = result.res_der.p_kw.groupby("time").sum()
+        ax_power.plot(der.index, der.to_numpy(), label="DER p_kw")
+    ax_power.set_ylabel("kW")
+    ax_power.legend()
+    vm = result.res_bus.vm_pu.unstack("bus")
+    ax_voltage.plot(vm.index, vm.min(axis=1).to_numpy(), label="min vm_pu")
+    ax_voltage.plot(vm.index, vm.max(axis=1).to_numpy(), label="max vm_pu")
+    ax_voltage.set_ylabel("pu")
+    ax_voltage.set_xlabel("time")
+    ax_voltage.legend()
+    ax_voltage.figure.autofmt_xdate()
+    return ax_power.figure
+
+
+def fleet_on_feeder(result, plans=None) -> Figure:
+    """Each fleet station's net import [kW] and the voltage [pu] at its bus; ``plans``: an
+    optional :func:`gridv2g.problems.fleet_grid.fleet_plan`-style {name: (time x station)
+    kW frame} drawn beside the joint schedule."""
+    fig = Figure(figsize=(9, 5))
+    ax_p, ax_v = fig.subplots(2, 1, sharex=True)
+    fleet = result.res_station[result.res_station.fleet.astype(bool)]
+    site = fleet.p_kw.unstack("station")
+    for name in site.columns:
+        ax_p.step(site.index, site[name].to_numpy(), where="post", label=f"{name} joint")
+        for plan, frame in (plans or {}).items():
+            ax_p.step(
+                frame.index, frame[name].to_numpy(), where="post", alpha=0.6, label=f"{name} {plan}"
+            )
+    ax_p.set_ylabel("kW")
+    ax_p.legend(loc="upper left", fontsize=8)
+    bus_of = fleet.bus.groupby("station").first()
+    vm = result.res_bus.vm_pu.unstack("bus")
+    for name in site.columns:
+        bus = bus_of[name]
+        ax_v.plot(vm.index, vm[bus].to_numpy(), label=f"vm_pu at bus {bus} ({name})")
+    ax_v.set_ylabel("pu")
+    ax_v.legend(loc="lower left", fontsize=8)
+    fig.autofmt_xdate()
+    return fig
+
+
+def result_figures(result, directory: str | Path) -> list[Path]:
+    """Write the standard figures of a grid result as PNG files; returns their paths."""
+    directory = Path(directory)
+    figures = {"substation_voltage.png": substation_and_voltage(result)}
+    if len(result.res_ev):
+        figures["fleet.png"] = fleet_on_feeder(result)
+    return save(figures, directory)
+
+
+def save(figures: dict[str, Figure], directory: Path) -> list[Path]:
+    """Write {file name: figure} into ``directory`` (PNG, 110 dpi); returns the paths."""
+    paths = []
+    for name, fig in figures.items():
+        paths.append(Path(directory) / name)
+        fig.savefig(paths[-1], dpi=110, bbox_inches="tight")
+    return paths

@@ -1,0 +1,101 @@
+"""The base of every result: status, solver, objective, timings, summary and tables, one
+route to files (tables as Parquet or CSV, ``summary.json``, PNG figures), one long-table
+helper.
+
+Tables are pandapower-style ``res_*`` DataFrames. Time-dependent tables are long, indexed by
+``(time, element)`` so that ``res_bus.vm_pu.unstack()`` is a (time x bus) frame.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+
+def long_table(values: np.ndarray, times: pd.DatetimeIndex, names, level: str) -> pd.Series:
+    """(element x time) array -> Series indexed by (time, element)."""
+    index = pd.MultiIndex.from_product([times, list(names)], names=["time", level])
+    return pd.Series(np.asarray(values).T.ravel(), index=index)
+
+
+def empty_long(columns, level: str) -> pd.DataFrame:
+    """An empty (time, ``level``) table with ``columns``."""
+    index = pd.MultiIndex.from_arrays([[], []], names=["time", level])
+    return pd.DataFrame(columns=list(columns), index=index)
+
+
+def expr_value(expr) -> float:
+    """A CVXPY expression's value as a float; 0.0 where it has none (a term not in use)."""
+    value = expr.value
+    if value is None:
+        return 0.0
+    value = float(value)
+    return 0.0 if math.isnan(value) else value
+
+
+@dataclass(kw_only=True)
+class ResultBase:
+    """What every solve returns: ``status`` (CVXPY's), ``solver``, ``objective``, ``timings``
+    (seconds: build_s, compile_s, solve_s, total_s; MILPs add mip_gap), ``summary`` (headline
+    figures) and the ``res_*`` tables named in :attr:`TABLES`. ``problem``: the problem object
+    (for re-solves: ``result.problem.update(...)``, ``result.problem.solve()``)."""
+
+    #: names of the table attributes written by :meth:`to_dir` (empty ones are skipped)
+    TABLES: ClassVar[tuple[str, ...]] = ()
+
+    status: str = ""
+    solver: str = ""
+    objective: float = float("nan")
+    timings: dict = field(default_factory=dict)
+    summary: dict = field(default_factory=dict)
+    problem: object = field(default=None, repr=False)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """{name: table} of every non-empty result table."""
+        return {n: getattr(self, n) for n in self.TABLES if len(getattr(self, n))}
+
+    def figures(self, directory: Path) -> list[Path]:
+        """Write this result's PNG figures into ``directory`` (none by default)."""
+        return []
+
+    def to_dir(self, directory: str | Path, fmt: str = "parquet") -> Path:
+        """Write every table (Parquet or CSV), ``summary.json`` and the PNG figures."""
+        directory = write_tables(directory, self.tables, self.summary, fmt)
+        self.figures(directory)
+        return directory
+
+
+def write_tables(directory, tables: dict[str, pd.DataFrame], summary: dict, fmt: str) -> Path:
+    """Write result tables (Parquet or CSV) and ``summary.json`` into ``directory``."""
+    if fmt not in ("parquet", "csv"):
+        raise ValueError(f"fmt must be 'parquet' or 'csv', got '{fmt}'")
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, df in tables.items():
+        if fmt == "parquet":
+            df.to_parquet(directory / f"{name}.parquet")
+        else:
+            df.to_csv(directory / f"{name}.csv")
+    text = json.dumps(_jsonable(summary), indent=2, default=str)
+    (directory / "summary.json").write_text(text + "\n")
+    return directory
+
+
+def _jsonable(d: dict) -> dict:
+    out = {}
+    for k, v in d.items():
+        if isinstance(v, np.generic):
+            v = v.item()
+        elif isinstance(v, pd.Timestamp):
+            v = v.isoformat()
+        elif isinstance(v, dict):
+            v = _jsonable(v)
+        out[k] = v
+    return out

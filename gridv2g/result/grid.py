@@ -1,0 +1,222 @@
+"""The result of a grid co-optimization: pandapower-style ``res_*`` tables on a time index.
+
+Sign conventions follow pandapower: ``res_bus.p_kw`` is the net demand at the bus (load minus
+DER plus stations; negative = the bus exports), ``res_line.p_from_kw`` the flow leaving the
+from-bus (toward the feeder end). Network tables come from the problem's grid formulation
+(:meth:`~gridv2g.model.formulation.GridFormulation.tables`); this module adds devices, the
+fleet and the summary, and names no formulation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+import pandas as pd
+
+from gridv2g import plots
+from gridv2g.result.base import ResultBase, empty_long, expr_value, long_table
+from gridv2g.result.station import solved_tables
+
+#: res_station columns that only fleet stations fill (their EVs, ports and storage)
+FLEET_COLUMNS = (
+    "p_import_kw",
+    "p_export_kw",
+    "p_charge_kw",
+    "p_discharge_kw",
+    "ess_p_kw",
+    "ess_e_kwh",
+    "occupied_ports",
+)
+
+
+@dataclass(kw_only=True)
+class Result(ResultBase):
+    """A solved grid case. ``res_bus`` (time, bus): vm_pu, p_kw, q_kvar; ``res_line`` (time,
+    line); ``res_ext_grid`` (time); ``res_der`` (time, der); ``res_station`` (time, station):
+    bus, fleet, p_kw (net import), q_kvar, and for fleet stations the station columns of a
+    station result (:data:`FLEET_COLUMNS`); with an EV fleet ``res_ev`` (time, ev) and
+    ``res_ev_summary`` (ev)."""
+
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "res_bus",
+        "res_line",
+        "res_ext_grid",
+        "res_der",
+        "res_station",
+        "res_ev",
+        "res_ev_summary",
+    )
+
+    name: str
+    res_bus: pd.DataFrame
+    res_line: pd.DataFrame
+    res_ext_grid: pd.DataFrame
+    res_der: pd.DataFrame
+    res_station: pd.DataFrame
+    res_ev: pd.DataFrame = field(default_factory=pd.DataFrame)
+    res_ev_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the inputs (:class:`~gridv2g.inputs.GridData`) the tables were solved for; replays read
+    #: these and the tables, never the solver objects
+    data: object = field(default=None, repr=False)
+
+    @property
+    def tables(self) -> dict[str, pd.DataFrame]:
+        # the network tables are written even when empty, so a replay finds them
+        always = ("res_bus", "res_line", "res_ext_grid", "res_der", "res_station")
+        return {n: getattr(self, n) for n in self.TABLES if n in always or len(getattr(self, n))}
+
+    @property
+    def res_site(self) -> pd.DataFrame:
+        """The fleet stations' rows of ``res_station`` (the name of earlier releases)."""
+        if "fleet" not in self.res_station:
+            return self.res_station.iloc[:0]
+        return self.res_station[self.res_station.fleet.astype(bool)]
+
+    def figures(self, directory: Path) -> list[Path]:
+        return plots.result_figures(self, directory)
+
+
+def build_result(co, solver: str) -> Result:
+    """Map a solved :class:`~gridv2g.problems.co_optimize.CoOptimization` back to tables."""
+    data, T = co.data, co.T
+    sb, hours = data.s_base_kva, co.hours
+    times = data.horizon.index
+    net_tables = co.formulation.tables(co.grid, times)
+    gap = net_tables["gap"]
+    feeder_buses = list(data.feeder.bus.index)
+    p_kw, q_kvar = _bus_demand_kw(co, feeder_buses)
+    res_bus = net_tables["res_bus"].assign(
+        p_kw=long_table(p_kw, times, feeder_buses, "bus"),
+        q_kvar=long_table(q_kvar, times, feeder_buses, "bus"),
+    )
+    res_line = net_tables["res_line"]
+    res_ext_grid = net_tables["res_ext_grid"]
+
+    res_der = empty_long(["bus", "kind", "p_kw", "q_kvar", "p_available_kw", "curtailed_kw"], "der")
+    if co.der is not None:
+        units = data.der.units
+        avail = co.der.params["availability"].value * units.s_kva.to_numpy(float)[:, None]
+        p = co.der.p.value * sb
+        res_der = pd.DataFrame(
+            {
+                "bus": long_table(
+                    np.repeat(units.bus.to_numpy()[:, None], T, 1), times, units.index, "der"
+                ),
+                "kind": long_table(
+                    np.repeat(units.kind.to_numpy()[:, None], T, 1), times, units.index, "der"
+                ),
+                "p_kw": long_table(p, times, units.index, "der"),
+                "q_kvar": long_table(co.der.q.value * sb, times, units.index, "der"),
+                "p_available_kw": long_table(avail, times, units.index, "der"),
+                "curtailed_kw": long_table(np.maximum(avail - p, 0.0), times, units.index, "der"),
+            }
+        )
+    res_station = empty_long(["bus", "fleet", "p_kw", "q_kvar"], "station")
+    if co.stations is not None:
+        slots = data.stations.slots
+        fleet = slots["fleet"].fillna(False).astype(bool) if "fleet" in slots else False
+        fleet = pd.Series(fleet, index=slots.index, dtype=bool)
+        res_station = pd.DataFrame(
+            {
+                "bus": long_table(
+                    np.repeat(slots.bus.to_numpy()[:, None], T, 1), times, slots.index, "station"
+                ),
+                "fleet": long_table(
+                    np.repeat(fleet.to_numpy()[:, None], T, 1), times, slots.index, "station"
+                ),
+                "p_kw": long_table(co.stations.p.value * sb, times, slots.index, "station"),
+                "q_kvar": long_table(co.stations.q.value * sb, times, slots.index, "station"),
+            }
+        )
+
+    # ---- summary
+    p_sub = res_ext_grid.p_kw
+    vm_t = res_bus.vm_pu.unstack("bus").drop(columns=data.feeder.source_bus, errors="ignore")
+    stacked = vm_t.stack()
+    vmin_at, vmax_at = stacked.idxmin(), stacked.idxmax()
+    losses_kw = res_line.loss_kw.groupby("time").sum()
+    status, objective = co.problem.status, float(co.problem.value)
+    summary = {
+        "case": data.feeder.name,
+        "status": status,
+        "objective": objective,
+        "solver": solver,
+        "formulation": co.formulation.name,
+        "periods": T,
+        "minutes_per_period": data.horizon.minutes,
+        "losses_kwh": float(losses_kw.sum() * hours),
+        "substation_kwh": float(p_sub.sum() * hours),
+        "peak_kw": float(p_sub.max()),
+        "valley_kw": float(p_sub.min()),
+        "peak_valley_kw": float(p_sub.max() - p_sub.min()),
+        "voltage_deviation": float((vm_t - 1.0).abs().to_numpy().sum()),
+        "vmin_pu": float(stacked.min()),
+        "vmin_bus": str(vmin_at[1]),
+        "vmin_time": vmin_at[0],
+        "vmax_pu": float(stacked.max()),
+        "vmax_bus": str(vmax_at[1]),
+        "vmax_time": vmax_at[0],
+        "max_relaxation_gap": float(np.max(gap)) if gap.size else 0.0,
+        # a feeder without line ratings says so: nothing was enforced, loading is NaN
+        "rated_lines": net_tables["rated_lines"],
+        "ampacity_enforced": bool(data.ampacity and net_tables["rated_lines"] > 0),
+        "der_kwh": float(res_der.p_kw.sum() * hours) if len(res_der) else 0.0,
+        "curtailed_kwh": float(res_der.curtailed_kw.sum() * hours) if len(res_der) else 0.0,
+        **{f"{k}": float(v) for k, v in co.timings.items()},
+    }
+    fleet_tables = {}
+    if co.fleet is not None:
+        f = co.fleet
+        _, _, res_ev, res_site, res_ev_summary, _ = solved_tables(
+            data.fleet, f.ev, f.ess, f.ports, f.block
+        )
+        fleet_tables = {"res_ev": res_ev, "res_ev_summary": res_ev_summary}
+        # one station table: the fleet stations' own columns join their slots' rows
+        site = res_site.drop(columns="p_kw")[list(FLEET_COLUMNS)]
+        res_station = res_station.join(site)
+        summary.update(
+            evs=len(res_ev_summary),
+            ev_charged_kwh=float(res_ev_summary.charged_kwh.sum()),
+            ev_discharged_kwh=float(res_ev_summary.discharged_kwh.sum()),
+            ev_shortfall_kwh=float(res_ev_summary.shortfall_kwh.sum()),
+            fleet_peak_kw=float(res_site.p_kw.groupby("time").sum().max()),
+        )
+    for term, expr in co.terms.items():
+        summary[f"term_{term}"] = expr_value(expr)
+    return Result(
+        name=data.feeder.name,
+        status=status,
+        solver=solver,
+        objective=objective,
+        timings=dict(co.timings),
+        res_bus=res_bus,
+        res_line=res_line,
+        res_ext_grid=res_ext_grid,
+        res_der=res_der,
+        res_station=res_station,
+        summary=summary,
+        problem=co,
+        data=data,
+        **fleet_tables,
+    )
+
+
+def _bus_demand_kw(co, feeder_buses: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Net demand [kW, kvar] per feeder bus and period: profiled load - DER + stations."""
+    data, sb = co.data, co.data.s_base_kva
+    pos = {b: i for i, b in enumerate(feeder_buses)}
+    m_p, m_q = co.formulation.bus_load_kw(co.load_columns, feeder_buses)
+    profile = co.load_profile.value
+    p, q = m_p @ profile, m_q @ profile
+    for units, block, sign in (
+        (data.der and data.der.units, co.der, -1.0),
+        (data.stations and data.stations.slots, co.stations, 1.0),
+    ):
+        if block is not None:
+            idx = np.array([pos[b] for b in units.bus])
+            np.add.at(p, idx, sign * block.p.value * sb)
+            np.add.at(q, idx, sign * block.q.value * sb)
+    return p, q

@@ -1,0 +1,14 @@
+"""Replays of optimized schedules on the full network, reading result tables and inputs only:
+AC power flow of the balanced equivalent in pandapower (:mod:`gridv2g.validation.pandapower`)
+and the unbalanced feeder in OpenDSS (:mod:`gridv2g.validation.opendss`)."""
+
+from gridv2g.validation.opendss import OpenDSSReport, replay_opendss, validate_opendss
+from gridv2g.validation.pandapower import (
+    NUMBA_WORTH_BUS_PERIODS,
+    ValidationReport,
+    numba_compiled,
+    replay,
+    replay_network,
+    use_numba,
+    validate,
+)
