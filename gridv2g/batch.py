@@ -40,6 +40,7 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from gridv2g import api
 from gridv2g.case import CaseError, case_from_dict, expand_shorthands
 
 
@@ -163,16 +164,14 @@ def run_scenario(raw: dict, sid: str, validate: bool = True) -> dict:
     t0 = time.perf_counter()
     row: dict = {"scenario": sid}
     try:
-        import gridv2g as g
-
         case = case_from_dict(raw, f"scenario {sid}")
-        result = g.solve(case)
+        result = api.solve(case)
         figures = _scalars(result.summary)
         figures["solver_status"] = figures.pop("status", None)
         row.update(figures)
         row["status"] = "ok"
         if validate and getattr(case, "problem", None) == "co_optimize":
-            report = g.validate(result)
+            report = api.validate(result)
             row.update({f"ac_{k}": v for k, v in _scalars(report.summary).items()})
     except Exception as exc:  # a batch keeps going: the failure is the scenario's result
         row["status"] = "error"

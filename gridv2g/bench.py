@@ -198,7 +198,7 @@ def station_case(n_ev: int, milp: bool = False, seed: int = 11):
     """Seed 001-style overnight lot of ``n_ev`` EVs, 96 x 15 min, V2G, a transformer of
     5 kW per EV; ``milp``: charge/discharge exclusiveness and ports for 40 % of the EVs."""
     from gridv2g.fleet import seed001_lot
-    from gridv2g.problems.station import Prices, StationData, StationSpec
+    from gridv2g.inputs import Prices, StationData, StationSpec
 
     horizon = Horizon(pd.Timestamp("2024-01-01 12:00"), 96, 15)
     sessions = seed001_lot(n=n_ev, seed=seed, day="2024-01-01")

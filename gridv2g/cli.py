@@ -181,7 +181,7 @@ def validate(
     )
     ok = _write_and_echo(report, folder_path)
     if opendss:
-        from gridv2g.validation_opendss import replay_opendss
+        from gridv2g.validation import replay_opendss
 
         tables = [table(n) for n in ("res_bus", "res_line")]
         tables += [table("res_ext_grid", levels=1), table("res_der"), table("res_station")]

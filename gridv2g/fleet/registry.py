@@ -51,7 +51,8 @@ def sample_sessions(
     """
     func = sampler(name)
     accepted = inspect.signature(func).parameters
-    kwargs = dict(options or {})
+    # YAML gives lists where samplers take (low, high) tuples
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in (options or {}).items()}
     if n is not None:
         kwargs["n"] = n
     kwargs["seed"] = seed

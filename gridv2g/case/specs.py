@@ -12,10 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import numpy as np
-import pandas as pd
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gridv2g.errors import GridV2GError
 
@@ -377,442 +374,103 @@ class StochasticCase(_Model):
         return p if p.is_absolute() else Path(self.base_dir) / p
 
 
-Case.model_rebuild()  # FleetSpec is defined after Case
+# ---------------------------------------------------------------------------- V2A
+#: the household bills of seed 002 Sect. 4.2 [p.u.]: "101.09 p.u. and 105.71 p.u.,
+#: respectively, with and without EV discharging, indicating a reduction of 4.37%"
+SEED002_HOUSEHOLD_BILL_PU = {"with discharge": 101.09, "without discharge": 105.71}
+
+HOURS_PER_DAY = 24
 
 
-def _line_of(node, loc) -> int | None:
-    """Line (1-based) of the YAML node at ``loc`` (pydantic error location), if found."""
-    line = None
-    for key in loc:
-        if isinstance(node, yaml.MappingNode):
-            found = next((v for k, v in node.value if k.value == key), None)
-            if found is None:
-                key_node = next((k for k, _ in node.value if k.value == key), None)
-                return (key_node or node).start_mark.line + 1
-            node = found
-        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int):
-            if key >= len(node.value):
-                break
-            node = node.value[key]
-        else:
-            break
-        line = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode) and loc:
-        # an unknown key: point at the key itself
-        for k, _ in node.value:
-            if k.value == loc[-1]:
-                return k.start_mark.line + 1
-    return line
+class V2AProfileSpec(ProfileSpec):
+    """A time profile: a standard shape, a CSV column, a constant or 24 hourly values."""
 
-
-def _valid_fields(model: type[BaseModel], loc) -> list[str]:
-    """Field names of the sub-model that ``loc`` points into."""
-    current = model
-    for key in loc[:-1]:
-        if isinstance(key, int):
-            continue
-        field = current.model_fields.get(key)
-        if field is None:
-            break
-        ann = field.annotation
-        for cand in getattr(ann, "__args__", (ann,)):
-            inner = getattr(cand, "__args__", (cand,))
-            for c in inner:
-                if isinstance(c, type) and issubclass(c, BaseModel):
-                    current = c
-                    break
-    return list(current.model_fields)
-
-
-def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
-    """Read and validate a case YAML file; errors name the file, the line and the field."""
-    path = Path(path)
-    if not path.is_file():
-        raise CaseError(f"case file not found: {path}")
-    text = path.read_text()
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise CaseError(f"{path}: a case file is a YAML mapping of fields")
-    raw.setdefault("base_dir", str(path.resolve().parent))
-    return case_from_dict(raw, path.name, node)
-
-
-def expand_shorthands(raw: dict) -> dict:
-    """The case mapping with its shorthands written out (``feeder: ieee33`` is
-    ``feeder: {shipped: ieee33}``), so that a field path means one thing."""
-    raw = dict(raw)
-    if isinstance(raw.get("feeder"), str):
-        raw["feeder"] = {"shipped": raw["feeder"]}
-    return raw
-
-
-def case_from_dict(raw: dict, label: str, node=None):
-    """Validate a case given as a mapping (a parsed YAML file, possibly edited, e.g. by a
-    batch sweep). ``label`` names it in errors; ``node`` (the composed YAML) adds line
-    numbers. Relative paths resolve against ``raw["base_dir"]``."""
-    from gridv2g.case_v2a import V2ACase
-
-    raw = expand_shorthands(raw)
-    model = {
-        "schedule_station": StationCase,
-        "stochastic_station": StochasticCase,
-        "v2a": V2ACase,
-    }.get(raw.get("problem"), Case)
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        messages = []
-        for err in exc.errors():
-            loc = err["loc"]
-            where = ".".join(str(k) for k in loc)
-            line = _line_of(node, loc) if node is not None else None
-            at = f"{label}:{line}" if line else label
-            if err["type"] == "extra_forbidden":
-                valid = _valid_fields(model, loc)
-                messages.append(f"{at}: unknown field '{where}'; valid fields: {valid}")
-            else:
-                messages.append(f"{at}: {where}: {err['msg']}")
-        raise CaseError("invalid case\n  " + "\n  ".join(messages)) from None
-
-
-def case_schema() -> dict:
-    """JSON Schema of case files: a grid case (``problem: co_optimize``), a station case
-    (``problem: schedule_station``), a stochastic station case (``stochastic_station``) or a
-    vehicle-to-anything site (``v2a``)."""
-    from pydantic import TypeAdapter
-
-    from gridv2g.case_v2a import V2ACase
-
-    return TypeAdapter(Case | StationCase | StochasticCase | V2ACase).json_schema()
-
-
-def profile_frame(case: Case, spec: ProfileSpec, horizon, column: str, kind: str) -> pd.Series:
-    """Evaluate a ProfileSpec on the horizon as a Series (scaled)."""
-    from gridv2g import profiles
-
-    if spec.constant is not None:
-        series = pd.Series(float(spec.constant), index=horizon.index)
-    elif spec.shape is not None:
-        if kind == "price":
-            series = profiles.price_shape(spec.shape, horizon)
-        else:
-            series = profiles.standard_shape(spec.shape, horizon)
-    else:
-        col = spec.column or column
-        frame = profiles.read_profile(
-            case.path(spec.csv), horizon, columns=[col], kind=kind, resample=spec.resample
-        )
-        series = frame[col]
-    return (series * spec.scale).rename(column)
-
-
-def load_feeder_spec(case: Case):
-    """The Feeder a case names."""
-    from gridv2g.feeders import Feeder, from_opendss, load_feeder
-
-    spec = case.feeder
-    if spec.shipped is not None:
-        return load_feeder(spec.shipped)
-    if spec.opendss is not None:
-        return from_opendss(case.path(spec.opendss))
-    return Feeder.from_dir(case.path(spec.tables))
-
-
-def grid_data(case: Case, feeder=None):
-    """Turn a validated Case into :class:`~gridv2g.problems.co_optimize.GridData` (reads the
-    profile files; the problem itself reads none)."""
-    from gridv2g.problems.co_optimize import DERData, GridData, StationSlotData
-    from gridv2g.profiles import Horizon, read_profile
-
-    feeder = feeder if feeder is not None else load_feeder_spec(case)
-    for kind, items in (("der", case.der), ("stations", case.stations)):
-        for k, item in enumerate(items):
-            if item.bus not in feeder.bus.index:
-                raise CaseError(
-                    f"case '{case.name}': {kind}[{k}] '{item.name}' is at bus '{item.bus}', "
-                    f"which feeder '{feeder.name}' does not have"
-                )
-    names = [d.name for d in case.der] + [s.name for s in case.stations]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise CaseError(f"case '{case.name}': duplicate DER/station name(s) {dup}")
-    h = case.horizon
-    horizon = Horizon(start=pd.Timestamp(h.start), periods=h.periods, minutes=h.minutes)
-    if case.load.csv is not None and case.load.column is None:
-        # one column per bus: each bus's own multiplier
-        load_scale = read_profile(
-            case.path(case.load.csv), horizon, kind="load", resample=case.load.resample
-        )
-        load_scale = load_scale * case.load.scale
-    else:
-        load_scale = profile_frame(case, case.load, horizon, "*", "load").to_frame()
-    prices = profile_frame(case, case.prices, horizon, "buy_per_kwh", "price")
-
-    der = None
-    if case.der:
-        units = pd.DataFrame(
-            {
-                "bus": [d.bus for d in case.der],
-                "kind": [d.kind for d in case.der],
-                "s_kva": [d.s_kva for d in case.der],
-                "pf_min": [d.pf_min for d in case.der],
-            },
-            index=pd.Index([d.name for d in case.der], name="der"),
-        )
-        avail = pd.concat(
-            [
-                profile_frame(case, d.availability, horizon, d.name, "availability")
-                for d in case.der
-            ],
-            axis=1,
-        )
-        der = DERData(units=units, availability=avail)
-    stations = None
-    if case.stations:
-        slots = pd.DataFrame(
-            {
-                "bus": [s.bus for s in case.stations],
-                "s_kva": [s.s_kva for s in case.stations],
-                "p_variable": [s.p_kw is None for s in case.stations],
-                "fleet": [s.fleet for s in case.stations],
-            },
-            index=pd.Index([s.name for s in case.stations], name="station"),
-        )
-        cols, lo, hi = {}, {}, {}
-        for s in case.stations:
-            if s.p_kw is not None:
-                cols[s.name] = profile_frame(case, s.p_kw, horizon, s.name, "load")
-            else:
-                lo[s.name] = pd.Series(
-                    s.p_min_kw if s.p_min_kw is not None else -s.s_kva, index=horizon.index
-                )
-                hi[s.name] = pd.Series(
-                    s.p_max_kw if s.p_max_kw is not None else s.s_kva, index=horizon.index
-                )
-
-        def frame(d):
-            return pd.DataFrame(d, index=horizon.index).reindex(columns=slots.index, fill_value=0.0)
-
-        stations = StationSlotData(
-            slots=slots, p_kw=frame(cols), p_min_kw=frame(lo), p_max_kw=frame(hi)
-        )
-    opt = case.options
-    objective = {k: v for k, v in case.objective.model_dump().items() if v}
-    for term in ("ev_degradation", "ev_shortfall"):  # an explicit 0 switches a term off
-        if getattr(case.objective, term) is not None:
-            objective[term] = getattr(case.objective, term)
-    return GridData(
-        feeder=feeder,
-        horizon=horizon,
-        load_scale=load_scale,
-        price_per_kwh=prices,
-        der=der,
-        stations=stations,
-        reactive=opt.reactive.model_dump(),
-        curtailment=opt.curtailment,
-        curtailment_cost_per_kwh=opt.curtailment_cost_per_kwh,
-        vmin_pu=opt.vmin_pu,
-        vmax_pu=opt.vmax_pu,
-        bus_v_limits={k: tuple(v) for k, v in opt.bus_v_limits.items()},
-        v_source_pu=opt.v_source_pu,
-        ampacity=opt.ampacity,
-        objective=objective,
-        s_base_kva=opt.s_base_kva,
-        fleet=fleet_data(case) if case.fleet is not None else None,
+    values: list[float] | None = Field(
+        None,
+        description="24 values by clock hour (the first for 00:00-01:00), repeated daily; "
+        "held within the hour, averaged over longer periods",
     )
 
-
-def fleet_data(case: Case):
-    """The :class:`~gridv2g.problems.station.StationData` of a grid case's fleet: its sites,
-    sessions and options, priced at the case's energy price (for the money figures only)."""
-    fleet = case.fleet
-    sites = {s.name for s in fleet.sites}
-    slots = {s.name for s in case.stations if s.fleet}
-    if sites != slots:
-        raise CaseError(
-            f"case '{case.name}': every fleet site needs a station slot with fleet: true of the "
-            f"same name and vice versa; sites without a slot {sorted(sites - slots)}, fleet "
-            f"slots without a site {sorted(slots - sites)}"
-        )
-    station_case = StationCase(
-        name=case.name,
-        problem="schedule_station",
-        horizon=case.horizon,
-        prices=StationPricesSpec(buy=case.prices),
-        sessions=fleet.sessions,
-        stations=fleet.sites,
-        objective=StationObjectiveSpec(kind="cost", degradation_per_kwh=fleet.degradation_per_kwh),
-        options=fleet.options,
-        base_dir=case.base_dir,
-    )
-    return station_data(station_case)
-
-
-def _horizon(case):
-    from gridv2g.profiles import Horizon
-
-    h = case.horizon
-    return Horizon(start=pd.Timestamp(h.start), periods=h.periods, minutes=h.minutes)
-
-
-def _station_names(case) -> list[str]:
-    names = [s.name for s in case.stations]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise CaseError(f"case '{case.name}': duplicate station name(s) {dup}")
-    return names
-
-
-def station_data(case: StationCase):
-    """Turn a validated StationCase into :class:`~gridv2g.problems.station.StationData`."""
-    from gridv2g import fleet
-    from gridv2g.problems.station import StationData
-
-    horizon = _horizon(case)
-    names = _station_names(case)
-    spec = case.sessions
-    if spec.csv is not None:
-        sessions = fleet.read_sessions(case.path(spec.csv), stations=names, horizon=horizon)
-    else:
-        import inspect
-
-        name = "seed001_lot" if spec.sampler == "seed001_lot" else f"sample_{spec.sampler}"
-        sampler = getattr(fleet, name)
-        accepted = inspect.signature(sampler).parameters
-        kwargs = dict(spec.options)
-        if spec.n is not None:
-            kwargs["n"] = spec.n
-        kwargs["seed"] = spec.seed
-        kwargs["day"] = spec.day or str(horizon.start.date())
-        if "step_min" in accepted:
-            # times on the period grid: a session is then plugged for whole periods only
-            kwargs.setdefault("step_min", horizon.minutes)
-        if spec.station is not None and "station" in accepted:
-            kwargs["station"] = spec.station
-        elif "station" in accepted and len(names) > 1:
-            kwargs["station"] = names  # a sampler that spreads EVs over stations gets them all
-        unknown = sorted(set(kwargs) - set(accepted))
-        if unknown:
-            raise CaseError(
-                f"case '{case.name}': sessions sampler '{spec.sampler}' takes no {unknown}; "
-                f"it takes {sorted(accepted)}"
+    @model_validator(mode="after")
+    def _one_source(self):
+        given = [k for k in ("shape", "csv", "constant", "values") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                f"give exactly one of shape, csv, constant, values (got {given or 'none'})"
             )
-        sessions = sampler(**kwargs)
-        if not set(sessions.station) <= set(names) and spec.station is None and len(names) == 1:
-            sessions = sessions.assign(station=names[0])
-        fleet.check_sessions(sessions, stations=names, horizon=horizon, source=spec.sampler)
+        if self.values is not None and len(self.values) != HOURS_PER_DAY:
+            raise ValueError(f"values: give 24 hourly values, got {len(self.values)}")
+        return self
 
-    stations, prices = station_spec_and_prices(case, horizon)
-    opt = case.options
-    return StationData(
-        horizon=horizon,
-        sessions=sessions,
-        stations=stations,
-        prices=prices,
-        objective=case.objective.kind,
-        degradation_per_kwh=case.objective.degradation_per_kwh,
-        soft_target=opt.target == "soft",
-        shortfall_penalty_per_kwh=opt.shortfall_penalty_per_kwh,
-        exclusive=opt.exclusive,
-        v2g=opt.v2g,
-        ess_exclusive=opt.ess_exclusive,
+
+class V2ASiteSpec(_Model):
+    kind: Literal["home", "building", "station"] = Field(
+        description="site kind; its modes (Sect. 2): home G2V/V2H/V2G, building G2V/V2B/V2G, "
+        "station G2V/V2V/V2G"
+    )
+    name: str = Field("site", description="site name, the sessions' station column")
+    base_load_kw: V2AProfileSpec = Field(
+        description="the site's own load without EVs [kW] (a standard shape is per unit of "
+        "its peak: scale it by the peak in kW)"
+    )
+    modes: list[Literal["G2V", "V2H", "V2B", "V2V", "V2G"]] | None = Field(
+        None,
+        description="allowed modes, overriding the kind's (V2H only at a home, V2B only at a "
+        "building); [G2V] = charging only",
     )
 
 
-def station_spec_and_prices(case, horizon):
-    """StationSpec and Prices of a station or stochastic case, on ``horizon``."""
-    from gridv2g.problems.station import Prices, StationSpec
-
-    names = _station_names(case)
-    idx = horizon.index
-
-    def limit(p, column):
-        if p is None:
-            return pd.Series(np.nan, index=idx, name=column)
-        return profile_frame(case, p, horizon, column, "load")
-
-    imp = pd.concat([limit(s.p_import_max_kw, s.name) for s in case.stations], axis=1)
-    exp = pd.concat([limit(s.p_export_max_kw, s.name) for s in case.stations], axis=1)
-    stations = pd.DataFrame(
-        {"ports": [np.nan if s.ports is None else float(s.ports) for s in case.stations]},
-        index=pd.Index(names, name="station"),
+class V2APricesSpec(_Model):
+    load: V2AProfileSpec = Field(
+        description="load price [money/kWh]: every kWh the site imports (base load and EV charging)"
     )
-    chargers = pd.DataFrame(
-        [
-            {"name": c.name, "station": s.name, "p_max_kw": c.p_max_kw}
-            for s in case.stations
-            for c in s.chargers
-        ],
-        columns=["name", "station", "p_max_kw"],
-    ).set_index("name")
-    ess_rows = {s.name: s.ess.model_dump() for s in case.stations if s.ess is not None}
-    ess = pd.DataFrame.from_dict(ess_rows, orient="index") if ess_rows else None
-    buy = profile_frame(case, case.prices.buy, horizon, "buy_per_kwh", "price")
+    v2g: V2AProfileSpec = Field(description="V2G price [money/kWh]: every kWh exported (V2G)")
 
-    def price(p, column, default):
-        if p is None:
-            return default.rename(column)
-        return profile_frame(case, p, horizon, column, "price")
 
-    zero = pd.Series(0.0, index=idx)
-    prices = Prices(
-        buy=buy,
-        sell=price(case.prices.sell, "sell_per_kwh", buy),
-        tariff=price(case.prices.tariff, "tariff_per_kwh", zero),
-        v2g_pay=price(case.prices.v2g_pay, "v2g_pay_per_kwh", zero),
+class V2AObjectiveSpec(_Model):
+    rho_per_kwh: float = Field(
+        1.5, ge=0, description="rho of eq. 10: penalty per kWh short of a departure target"
     )
-    spec = StationSpec(
-        stations=stations, p_import_max_kw=imp, p_export_max_kw=exp, chargers=chargers, ess=ess
+    lambda_per_kwh: float = Field(
+        0.15, ge=0, description="lambda of eq. 10: cycle (degradation) penalty per kWh discharged"
     )
-    return spec, prices
 
 
-def stochastic_data(case: StochasticCase):
-    """Turn a StochasticCase into :class:`~gridv2g.problems.stochastic.StochasticData`."""
-    import dataclasses
-
-    from gridv2g import fleet
-    from gridv2g.problems.station import StationData
-    from gridv2g.problems.stochastic import StochasticData, mean_scenario, sample_scenarios
-
-    horizon = _horizon(case)
-    stations, prices = station_spec_and_prices(case, horizon)
-    if stations.ess is None:
-        raise CaseError(f"case '{case.name}': the station needs an ess (the first stage)")
-    name = case.stations[0].name
-    spec = case.scenarios
-    kwargs = {
-        "day": spec.day or str(horizon.start.date()),
-        "station": name,
-        "step_min": horizon.minutes,
-        **spec.options,
-    }
-    sampler = getattr(fleet, f"sample_{spec.sampler}")
-    scenarios = sample_scenarios(spec.count, spec.mean_evs, spec.seed, sampler, **kwargs)
-    for k, table in enumerate(scenarios):
-        fleet.check_sessions(table, stations=[name], horizon=horizon, source=f"scenario {k}")
-    ranges = {k: v for k, v in kwargs.items() if k not in ("station", "step_min", "day")}
-    mean = mean_scenario(spec.mean_evs, kwargs["day"], name, horizon.minutes, **ranges)
-    opt = case.options
-    base = StationData(
-        horizon=horizon,
-        sessions=mean,
-        stations=stations,
-        prices=prices,
-        objective="profit",
-        degradation_per_kwh=case.objective.degradation_per_kwh,
-        soft_target=opt.target == "soft",
-        shortfall_penalty_per_kwh=opt.shortfall_penalty_per_kwh,
-        exclusive=opt.exclusive,
-        v2g=opt.v2g,
+class V2AOptionsSpec(_Model):
+    rated_power: bool = Field(
+        False,
+        description="a status runs at the EV's rated power (seed 002 assumption 4; pure binary "
+        "model) instead of anywhere up to it",
     )
-    return StochasticData(
-        base=dataclasses.replace(base),
-        scenarios=scenarios,
-        mean_sessions=mean,
-        day_ahead_price_per_kwh=case.day_ahead_price_per_kwh,
+
+
+class V2ASolverSpec(_Model):
+    name: str = Field("HIGHS", description="a MILP solver installed for CVXPY")
+    options: dict[str, float | int | str | bool] = Field(
+        default_factory=dict, description="passed to the solver"
     )
+
+
+class V2ACase(_Model):
+    """A V2A case: one site with its base load, two price signals and EVs (no feeder)."""
+
+    name: str = Field(description="case name, used for output folders")
+    description: str = Field("", description="free text")
+    problem: Literal["v2a"] = Field(description="V2A scheduling of one site (seed 002)")
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
+    site: V2ASiteSpec = Field(description="site kind, base load [kW], allowed modes")
+    prices: V2APricesSpec = Field(description="load and V2G price signals [money/kWh]")
+    sessions: SessionsSpec = Field(description="EV sessions: CSV or sampler")
+    objective: V2AObjectiveSpec = Field(
+        default_factory=V2AObjectiveSpec, description="penalties rho and lambda [money/kWh]"
+    )
+    options: V2AOptionsSpec = Field(default_factory=V2AOptionsSpec, description="power model")
+    solver: V2ASolverSpec = Field(default_factory=V2ASolverSpec, description="solver, options")
+    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
+
+    def path(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+Case.model_rebuild()  # FleetSpec is defined after Case
