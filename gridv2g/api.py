@@ -76,7 +76,8 @@ def schedule_station(case: StationCase, solver: str | None = None, dpp: bool = F
 
 def validate(result, engine: str = "pandapower", **tolerances):
     """Replay a grid result in AC power flow: ``engine="pandapower"`` on the balanced
-    equivalent the SOCP solved, with tolerances and flags (:func:`gridv2g.validation.pandapower.validate`);
+    equivalent the SOCP solved, with tolerances and flags
+    (:func:`gridv2g.validation.pandapower.validate`);
     ``engine="opendss"`` on the full unbalanced feeder, the unbalanced truth
     (:func:`gridv2g.validation.opendss.validate_opendss`)."""
     if engine == "opendss":

@@ -66,8 +66,9 @@ def der(
 ) -> InjectionBlock:
     """PV / wind block. ``C``: (connection point x unit) matrix of the grid formulation
     (:meth:`~gridv2g.model.formulation.GridFormulation.connection`). ``reactive``: bool per
-    unit (reactive dispatch on); ``pf_min`` per unit (0 or NaN = no limit). The availability Parameter ``params["availability"]`` (unit x period,
-    per unit of rating) must be set before solving."""
+    unit (reactive dispatch on); ``pf_min`` per unit (0 or NaN = no limit). The availability
+    Parameter ``params["availability"]`` (unit x period, per unit of rating) must be set
+    before solving."""
     n, T = C.shape[1], periods
     avail = cp.Parameter((n, T), nonneg=True, name=f"{name}-availability")
     p = cp.Variable((n, T), nonneg=True, name=f"{name}-p")
