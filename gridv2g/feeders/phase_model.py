@@ -212,9 +212,12 @@ class PhaseModel:
         """
         buses = [str(b) for b in buses]
         n = len(buses)
-        if phases is None:
-            phases = [self.feeder.bus.at[b, "nodes"] for b in buses]
-        phases = [str(p) for p in (phases if not isinstance(phases, str) else [phases] * n)]
+        if phases is None or isinstance(phases, str):
+            phases = [phases] * n
+        phases = [
+            self.feeder.bus.at[b, "nodes"] if p is None else str(p)
+            for b, p in zip(buses, phases, strict=True)
+        ]
         conn = ["wye"] * n if conn is None else [conn] * n if isinstance(conn, str) else list(conn)
         dev = pd.DataFrame(
             {"bus": buses, "nodes": phases, "conn": conn}, index=pd.RangeIndex(n, name="name")
@@ -410,7 +413,8 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
     def node_of(bus, phase):
         idx = node_key.get_indexer(pd.MultiIndex.from_arrays([bus, phase]))
         if (idx < 0).any():
-            raise FeederError(f"phase node missing for {list(zip(bus[idx < 0], phase[idx < 0]))}")
+            missing = list(zip(bus[idx < 0], phase[idx < 0], strict=True))
+            raise FeederError(f"phase node missing for {missing}")
         return idx
 
     # --- line phase branches
