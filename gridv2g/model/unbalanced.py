@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 
 import cvxpy as cp
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from gridv2g.feeders.phase_model import PhaseModel
@@ -271,3 +272,95 @@ def value_of(x, shape) -> np.ndarray:
     if isinstance(x, cp.Expression | cp.Parameter):
         return np.asarray(x.value, dtype=float).reshape(shape)
     return np.broadcast_to(np.asarray(x, dtype=float), shape)
+
+
+def block_tables(block: UnbalancedBlock, index=None) -> dict[str, pd.DataFrame]:
+    """Solved values as tables in engineering units (``index``: the periods' labels, default
+    0..T-1): ``res_phase`` (time, bus, phase) ``vm_pu``; ``res_branch`` (time, element, phase)
+    ``p_kw``, ``q_kvar`` (sending end); ``res_source`` (time) ``p_kw``, ``q_kvar`` (sum over
+    phases) and ``losses_kw`` (the loss correction: OpenDSS's at the last replay)."""
+    pm, T = block.model, block.periods
+    sb = pm.s_base_kva
+    index = pd.RangeIndex(T, name="time") if index is None else pd.Index(index, name="time")
+    nodes = pd.MultiIndex.from_arrays([pm.node_bus, pm.node_phase], names=["bus", "phase"])
+    vm = pd.DataFrame(block.vm_pu().T, index=index, columns=nodes)
+    branches = pd.MultiIndex.from_arrays(
+        [pm.branch_element, pm.branch_phase], names=["element", "phase"]
+    )
+    p = pd.DataFrame(block.P.value.T * sb, index=index, columns=branches)
+    q = pd.DataFrame(block.Q.value.T * sb, index=index, columns=branches)
+    return {
+        "res_phase": vm.stack(["bus", "phase"], future_stack=True).rename("vm_pu").to_frame(),
+        "res_branch": pd.DataFrame(
+            {
+                "p_kw": p.stack(["element", "phase"], future_stack=True),
+                "q_kvar": q.stack(["element", "phase"], future_stack=True),
+            }
+        ),
+        "res_source": pd.DataFrame(
+            {
+                "p_kw": block.p_sub_total.value * sb,
+                "q_kvar": block.q_sub_total.value * sb,
+                "losses_kw": block.losses_pu.value * sb,
+            },
+            index=index,
+        ),
+    }
+
+
+class UnbalancedGrid:
+    """The grid-formulation interface of the three-phase model, built once per feeder.
+
+    ``connect(buses, phases, conn)`` maps devices onto phase nodes
+    (:meth:`PhaseModel.connect`); ``block(T, p_demand, q_demand, vmin, vmax, ampacity,
+    elastic)`` builds the LinDist3Flow block (:func:`unbalanced`); ``replay(devices)`` the
+    OpenDSS model compiled once; ``close(problem, block, replay, p_dev, q_dev)`` the closing
+    loop (:func:`gridv2g.model.unbalanced_closing.close`).
+    """
+
+    def __init__(self, feeder, s_base_kva: float = 1000.0):
+        from gridv2g.feeders.phase_model import build_phase_model
+
+        self.model = build_phase_model(feeder, s_base_kva)
+
+    def connect(self, buses, phases=None, conn=None):
+        """Node x device maps of device powers [pu] (:class:`DeviceMap`)."""
+        return self.model.connect(buses, phases, conn)
+
+    def block(
+        self,
+        T: int,
+        p_demand=None,
+        q_demand=None,
+        vmin=0.95,
+        vmax=1.05,
+        ampacity: bool = True,
+        elastic: bool = False,
+        load_mult=None,
+        v_source_pu: float | None = None,
+    ) -> UnbalancedBlock:
+        """The unbalanced block over ``T`` periods (:func:`unbalanced`)."""
+        return unbalanced(
+            self.model,
+            T,
+            p_demand,
+            q_demand,
+            vmin,
+            vmax,
+            v_source_pu=v_source_pu,
+            ampacity=ampacity,
+            elastic=elastic,
+            load_mult=load_mult,
+        )
+
+    def replay(self, devices=None, directory=None, v_source_pu: float | None = None):
+        """The OpenDSS replay of this feeder with ``devices`` (a :class:`DeviceMap`)."""
+        from gridv2g.model.unbalanced_closing import OpenDSSPhaseReplay
+
+        return OpenDSSPhaseReplay(self.model, devices, directory, v_source_pu)
+
+    def close(self, problem, block, replay, p_dev=None, q_dev=None, **options):
+        """Run the closing loop; returns a :class:`ClosingReport`."""
+        from gridv2g.model.unbalanced_closing import close
+
+        return close(problem, block, replay, p_dev, q_dev, **options)
