@@ -30,13 +30,25 @@ from-bus voltage at no load, per unit of the bus bases) is the mean over units o
 :math:`(k V_2 t_2 / V_{b2}) / (k V_1 t_1 / V_{b1})`, i.e. regulators become fixed ratios. Its
 impedance is the mean unit per-unit impedance :math:`(\%r_1 + \%r_2 + j\,\%x)/100` on the
 equivalent rating :math:`S_{eq} = \tfrac{3}{n} \sum S_{unit}` (the same 3/n rule), referred to
-the to-bus base in ohm. Winding connections and phase shifts are not represented.
+the to-bus base in ohm. Winding connections and phase shifts are not represented. A closed-delta
+bank (three single-phase units across the phase pairs, delta windings or wye windings whose
+neutral is the next phase) is a bank like any other: each unit's ratio is taken on the
+line-to-line base, so the bank's ratio is the mean of its three units' (exact when the taps
+are equal; with unequal taps the real bank mixes them and drives a small circulating current).
+An open-delta bank (two units across phase pairs, the third phase through a jumper) has no
+balanced equivalent of this kind: :func:`balance` raises a FeederError naming its units, as it
+does for any line in parallel with a transformer.
 
-**Loads** are summed per bus, each first expressed at the bus base voltage (constant-Z power
-scales with :math:`(V_b/V_{rated})^2`, constant-current with :math:`V_b/V_{rated}`); the per-bus
-ZIP shares (``const_z_p_percent`` ...) keep the voltage dependence. OpenDSS's switch to
-constant Z outside ``[vmin_pu, vmax_pu]`` is not modelled. **Capacitors** become shunts with their
-reactive power at the bus base voltage.
+**Loads** are summed per bus, each first expressed at the bus base voltage (power scales with
+:math:`(V_b/V_{rated})^a`: :math:`a` = 0 constant power, 1 constant current, 2 constant Z, and
+``cvr_p`` / ``cvr_q`` for exponential loads); the per-bus ZIP shares (``const_z_p_percent`` ...)
+keep the voltage dependence. An exponential load :math:`P_0 v^a` has no exact ZIP form: it
+becomes the ZIP load with the same power and the same slope :math:`dP/dv = a P_0` at 1 pu,
+Z share :math:`\max(a-1, 0)` and I share :math:`a - 2\max(a-1, 0)` (exact for a = 0, 1, 2;
+for :math:`a > 2` the I share is negative, which pandapower accepts). Its relative error is of
+second order, :math:`(a(a-1)/2 - \max(a-1, 0))\,(v-1)^2` (0.25 % for a = 3 at 0.95 pu).
+OpenDSS's switch to constant Z outside ``[vmin_pu, vmax_pu]`` is not modelled. **Capacitors**
+become shunts with their reactive power at the bus base voltage.
 
 The error of this equivalent on the IEEE 123-bus feeder, measured against OpenDSS's unbalanced
 solution, is reported in the README (``gridv2g powerflow ieee123`` prints it).
@@ -50,6 +62,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gridv2g.errors import FeederError
 from gridv2g.feeders.validation import parse_nodes
 
 SQRT3 = math.sqrt(3.0)
@@ -109,13 +122,45 @@ def _sequence(m: np.ndarray) -> tuple[float, float]:
     return diag, off
 
 
-def element_base_kv(vn_kv: float, nodes: str, conn: str) -> float:
+def element_base_kv(vn_kv: float, nodes: str, conn: str, neutral: int = 0) -> float:
     """Voltage across one branch of an element at its bus's base [kV] (OpenDSS convention).
 
-    Line-to-neutral for a 1-phase wye element, line-to-line otherwise.
+    Line-to-neutral for a 1-phase wye element, line-to-line otherwise, and also for a 1-phase
+    wye element whose neutral is tied to another phase node (it sits across two phases).
     """
     n = len(parse_nodes(nodes))
-    return vn_kv / SQRT3 if (conn == "wye" and n == 1) else vn_kv
+    grounded = neutral == 0 or neutral > 3  # a floating star point: the nominal base holds
+    return vn_kv / SQRT3 if (conn == "wye" and n == 1 and grounded) else vn_kv
+
+
+def _across_pair(nodes: str, conn: str, neutral: int) -> frozenset | None:
+    """The two phases a single-phase unit spans (delta, or wye tied to a phase); else None."""
+    parts = parse_nodes(nodes)
+    if conn == "delta" and len(parts) == 2:
+        return frozenset(parts)
+    if conn == "wye" and len(parts) == 1 and 1 <= neutral <= 3:
+        return frozenset((parts[0], neutral))
+    return None
+
+
+_CLOSED_DELTA = {frozenset((1, 2)), frozenset((2, 3)), frozenset((1, 3))}
+
+
+def _check_bank(fb: str, tb: str, group: pd.DataFrame) -> None:
+    """Refuse an open-delta bank: units across phase pairs that do not close the delta."""
+    pairs = [
+        _across_pair(n, c, k)
+        for n, c, k in zip(group.to_nodes, group.to_conn, group.to_neutral, strict=True)
+    ]
+    spanning = [p for p in pairs if p is not None]
+    if spanning and sorted(map(sorted, spanning)) != sorted(map(sorted, _CLOSED_DELTA)):
+        listed = ", ".join(f"transformer.{n}" for n in group.index)
+        phases = ", ".join("-".join(map(str, sorted(p))) for p in spanning)
+        raise FeederError(
+            f"{listed} between buses {fb} and {tb} form an open-delta bank (units across "
+            f"phases {phases}): the balanced equivalent has no branch for it; fix the bank's "
+            "ratio with a wye or closed-delta bank, or study this feeder in OpenDSS"
+        )
 
 
 def _lines(feeder, z_min_ohm: float) -> pd.DataFrame:
@@ -159,12 +204,13 @@ def _transformers(feeder) -> pd.DataFrame:
     vn = feeder.bus["vn_kv"]
     rows = []
     for (fb, tb), group in trafo.groupby(["from_bus", "to_bus"], sort=False):
+        _check_bank(fb, tb, group)
         phases = set()
         taps, z_pu = [], []
         for _, t in group.iterrows():
             phases |= set(parse_nodes(t.to_nodes))
-            v1 = element_base_kv(vn[fb], t.from_nodes, t.from_conn)
-            v2 = element_base_kv(vn[tb], t.to_nodes, t.to_conn)
+            v1 = element_base_kv(vn[fb], t.from_nodes, t.from_conn, t.from_neutral)
+            v2 = element_base_kv(vn[tb], t.to_nodes, t.to_conn, t.to_neutral)
             taps.append((t.to_kv * t.to_tap / v2) / (t.from_kv * t.from_tap / v1))
             z_pu.append(complex(t.from_r_percent + t.to_r_percent, t.x_percent) / 100.0)
         n = min(len(phases), 3)
@@ -196,11 +242,35 @@ def _at_base(feeder, table: pd.DataFrame) -> pd.DataFrame:
     vn = feeder.bus["vn_kv"].reindex(table["bus"]).to_numpy()
     base = np.array(
         [
-            element_base_kv(v, nodes, conn)
-            for v, nodes, conn in zip(vn, table["nodes"], table["conn"], strict=True)
+            element_base_kv(v, nodes, conn, neutral)
+            for v, nodes, conn, neutral in zip(
+                vn, table["nodes"], table["conn"], table["neutral"], strict=True
+            )
         ]
     )
     return base / table["vn_kv"].to_numpy()
+
+
+#: voltage exponent of the power of each load model (exponential loads: their own)
+_EXPONENT = {"pq": 0.0, "i": 1.0, "z": 2.0}
+
+
+def _exponents(load: pd.DataFrame, column: str) -> np.ndarray:
+    """Voltage exponent of each load's P (``cvr_p``) or Q (``cvr_q``)."""
+    exponent = load["model"].map(_EXPONENT).to_numpy(dtype=float)
+    exp = (load["model"] == "exp").to_numpy()
+    exponent[exp] = load[column].to_numpy()[exp]
+    return exponent
+
+
+def zip_shares(exponent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Constant-Z and constant-I shares of the ZIP load matching ``P0 v^exponent`` at 1 pu.
+
+    Same power and same slope at v = 1: ``2 z + i = exponent`` with ``z = max(exponent-1, 0)``;
+    exact for exponents 0, 1 and 2 (constant power, current, impedance).
+    """
+    z = np.maximum(np.asarray(exponent, dtype=float) - 1.0, 0.0)
+    return z, exponent - 2.0 * z
 
 
 def _loads(feeder) -> pd.DataFrame:
@@ -210,28 +280,24 @@ def _loads(feeder) -> pd.DataFrame:
     if load.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="bus"))
     rho = _at_base(feeder, load)
-    exponent = load["model"].map({"pq": 0, "i": 1, "z": 2}).to_numpy()
-    factor = rho**exponent
-    df = pd.DataFrame(
-        {
-            "bus": load["bus"].to_numpy(),
-            "p_kw": load["p_kw"].to_numpy() * factor,
-            "q_kvar": load["q_kvar"].to_numpy() * factor,
-            "is_z": exponent == 2,
-            "is_i": exponent == 1,
-        }
-    )
-    for q in ("p_kw", "q_kvar"):
-        df[f"{q}_z"] = df[q] * df.is_z
-        df[f"{q}_i"] = df[q] * df.is_i
+    df = pd.DataFrame({"bus": load["bus"].to_numpy()})
+    for q, cvr in (("p_kw", "cvr_p"), ("q_kvar", "cvr_q")):
+        exponent = _exponents(load, cvr)
+        df[q] = load[q].to_numpy() * rho**exponent
+        z, i = zip_shares(exponent)
+        df[f"{q}_z"] = df[q] * z
+        df[f"{q}_i"] = df[q] * i
     agg = df.groupby("bus", sort=False).sum(numeric_only=True)
     out = pd.DataFrame(index=agg.index)
     out["p_kw"] = agg.p_kw
     out["q_kvar"] = agg.q_kvar
     for q, tag in (("p_kw", "p"), ("q_kvar", "q")):
         total = agg[q].where(agg[q] != 0.0)
-        out[f"const_z_{tag}_percent"] = (100.0 * agg[f"{q}_z"] / total).fillna(0.0)
-        out[f"const_i_{tag}_percent"] = (100.0 * agg[f"{q}_i"] / total).fillna(0.0)
+        z = (100.0 * agg[f"{q}_z"] / total).fillna(0.0)
+        i = (100.0 * agg[f"{q}_i"] / total).fillna(0.0)
+        # exponents above 2 give z + i = 100 exactly in theory; pandapower refuses any excess
+        out[f"const_z_{tag}_percent"] = z
+        out[f"const_i_{tag}_percent"] = np.minimum(i, 100.0 - z)
     out.index.name = "bus"
     return out[cols]
 
@@ -244,12 +310,32 @@ def _shunts(feeder) -> pd.DataFrame:
     return pd.DataFrame({"bus": cap["bus"].to_numpy(), "q_kvar": q}).groupby("bus").sum()
 
 
+def _check_no_parallel(lines: pd.DataFrame, trafos: pd.DataFrame) -> None:
+    """The equivalent is a tree: no line may join the two buses of a transformer branch."""
+    if lines.empty or trafos.empty:
+        return
+    pair = lambda df: [frozenset(p) for p in zip(df.from_bus, df.to_bus, strict=True)]  # noqa: E731
+    shared = set(pair(lines)) & set(pair(trafos))
+    if shared:
+        first = next(iter(shared))
+        names = lines.name[[p == first for p in pair(lines)]].tolist()
+        units = trafos.elements[[p == first for p in pair(trafos)]].tolist()
+        raise FeederError(
+            f"line(s) {', '.join(names)} in parallel with {', '.join(units)} between buses "
+            f"{' and '.join(sorted(first))}: the balanced equivalent must be a tree"
+        )
+
+
 def balance(feeder, z_min_ohm: float = 1e-4) -> BalancedFeeder:
     """Build the :class:`BalancedFeeder` of ``feeder`` (rules in the module docstring).
 
     ``z_min_ohm``: lines whose equivalent impedance is below this [ohm] become switches.
+    Raises FeederError for what has no branch here: an open-delta regulator bank, a line in
+    parallel with a transformer (the jumper of such a bank).
     """
-    branch = pd.concat([_lines(feeder, z_min_ohm), _transformers(feeder)], ignore_index=True)
+    lines, trafos = _lines(feeder, z_min_ohm), _transformers(feeder)
+    _check_no_parallel(lines, trafos)
+    branch = pd.concat([lines, trafos], ignore_index=True)
     branch = branch.set_index("name")
     bus = feeder.bus[["vn_kv", "x", "y"]].copy()
     bus.insert(1, "n_phases", feeder.bus["nodes"].map(lambda s: len(parse_nodes(s))))
