@@ -208,6 +208,10 @@ def from_opendss(
     run_command("makebuslist")
     if solve:
         run_command("solve", source=master)
+    # OpenDSS computes the phase matrices of a line given by sequence impedances (r1 x1 r0 x0,
+    # as jumpers are) only when it builds the Y matrix: before a solve, Lines.RMatrix still
+    # holds the defaults. Building Y updates them without solving or moving any control.
+    dss.Solution.BuildYMatrix(1, 1)
     notes: list[str] = []
     source = _read_source(dss, notes)
     line, linecode, lcm = _read_lines(dss, notes)
@@ -226,14 +230,14 @@ def from_opendss(
             f"{len(removed)} bus(es) not connected to the source were left out, with the "
             f"elements on them: {', '.join(sorted(removed)[:20])}"
         )
-        line = line[line.from_bus.isin(bus.index) & line.to_bus.isin(bus.index)]
-        transformer = transformer[
-            transformer.from_bus.isin(bus.index) & transformer.to_bus.isin(bus.index)
-        ]
-        load = load[load.bus.isin(bus.index)]
-        capacitor = capacitor[capacitor.bus.isin(bus.index)]
-        linecode = linecode[linecode.index.isin(line.linecode)]
-        lcm = lcm[lcm.linecode.isin(linecode.index)]
+        kept = set(bus["name"])
+        line = _on_buses(line, kept, "from_bus", "to_bus")
+        transformer = _on_buses(transformer, kept, "from_bus", "to_bus")
+        load = _on_buses(load, kept, "bus")
+        capacitor = _on_buses(capacitor, kept, "bus")
+        if len(line):
+            linecode = linecode[linecode["name"].isin(line.linecode)]
+            lcm = lcm[lcm.linecode.isin(linecode["name"])]
     if notes:
         warnings.warn(
             f"from_opendss({master.name}): " + "; ".join(notes), GridV2GWarning, stacklevel=2
@@ -606,6 +610,14 @@ def _unrepresented(dss) -> list[str]:
         f"{len(names)} {cls} element(s) not represented: {', '.join(names[:20])}"
         for cls, names in skipped.items()
     ]
+
+
+def _on_buses(df: pd.DataFrame, buses: set, *columns: str) -> pd.DataFrame:
+    """Rows of ``df`` whose bus columns are all in ``buses`` (an empty table stays as it is)."""
+    if df.empty:
+        return df
+    keep = np.logical_and.reduce([df[c].isin(buses).to_numpy() for c in columns])
+    return df[keep]
 
 
 def _drop_isolated(bus, source, line, transformer):
