@@ -161,7 +161,8 @@ def test_jumpers_keep_opendss_impedances():
     dss.Basic.AllowChangeDir(False)
     dss.Text.Command("clear")
     dss.Text.Command(f'compile "{master}"')
-    for name in ("jumper", "sw1", "short"):
+    dss.Text.Command("solve")  # OpenDSS's own matrices of sequence-impedance lines
+    for name in ("jumper", "sw1", "short", "tie"):
         dss.Lines.Name(name)
         n = dss.Lines.Phases()
         r = np.reshape(dss.Lines.RMatrix(), (n, n)) * dss.Lines.Length()
@@ -172,6 +173,7 @@ def test_jumpers_keep_opendss_impedances():
     assert feeder.line_z_ohm("jumper")[0, 0] == pytest.approx(1e-3)  # r1=1e-3, x1=0, 1 unit
     assert feeder.line.at["sw1", "is_switch"]
     assert not feeder.line.at["jumper", "is_switch"]
+    assert feeder.line.at["tie", "is_switch"] and not feeder.line.at["tie", "closed"]
 
 
 def test_exponential_loads_are_exact(tmp_path):
