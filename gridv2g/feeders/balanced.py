@@ -158,8 +158,8 @@ def _check_bank(fb: str, tb: str, group: pd.DataFrame) -> None:
         phases = ", ".join("-".join(map(str, sorted(p))) for p in spanning)
         raise FeederError(
             f"{listed} between buses {fb} and {tb} form an open-delta bank (units across "
-            f"phases {phases}): the balanced equivalent has no branch for it; fix the bank's "
-            "ratio with a wye or closed-delta bank, or study this feeder in OpenDSS"
+            f"phases {phases}): the balanced equivalent has no branch for it; for balanced "
+            "studies give the bank as wye or closed-delta units, else study it in OpenDSS"
         )
 
 
@@ -310,19 +310,25 @@ def _shunts(feeder) -> pd.DataFrame:
     return pd.DataFrame({"bus": cap["bus"].to_numpy(), "q_kvar": q}).groupby("bus").sum()
 
 
+def _bus_pairs(branch: pd.DataFrame) -> pd.Series:
+    """Unordered (from, to) bus pair of every branch, as a sorted "a|b" key."""
+    a, b = branch["from_bus"].astype(str), branch["to_bus"].astype(str)
+    return a.where(a < b, b) + "|" + b.where(a < b, a)
+
+
 def _check_no_parallel(lines: pd.DataFrame, trafos: pd.DataFrame) -> None:
     """The equivalent is a tree: no line may join the two buses of a transformer branch."""
     if lines.empty or trafos.empty:
         return
-    pair = lambda df: [frozenset(p) for p in zip(df.from_bus, df.to_bus, strict=True)]  # noqa: E731
-    shared = set(pair(lines)) & set(pair(trafos))
-    if shared:
-        first = next(iter(shared))
-        names = lines.name[[p == first for p in pair(lines)]].tolist()
-        units = trafos.elements[[p == first for p in pair(trafos)]].tolist()
+    line_pairs, trafo_pairs = _bus_pairs(lines), _bus_pairs(trafos)
+    shared = line_pairs.isin(trafo_pairs)
+    if shared.any():
+        pair = line_pairs[shared].iloc[0]
+        names = ", ".join(f"line.{n}" for n in lines.name[line_pairs == pair])
+        units = ", ".join(trafos.elements[trafo_pairs == pair]).replace(",", ", ")
         raise FeederError(
-            f"line(s) {', '.join(names)} in parallel with {', '.join(units)} between buses "
-            f"{' and '.join(sorted(first))}: the balanced equivalent must be a tree"
+            f"{names} in parallel with {units} between buses {pair.replace('|', ' and ')}: "
+            "the balanced equivalent must be a tree"
         )
 
 

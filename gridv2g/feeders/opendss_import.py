@@ -201,7 +201,10 @@ def from_opendss(
     OpenDSSError
         The file is missing or OpenDSS cannot compile it (OpenDSS's message, file and line).
     FeederError
-        The circuit is not a radial, connected feeder, or its data is inconsistent.
+        The circuit is not a radial, connected feeder, or its data is inconsistent; or an
+        element's connection has no place in the tables (a line or a multi-phase element with
+        a phase conductor on ground, a short-circuited element, a transformer winding from
+        ground to a phase): the message names the element and its bus spec.
     """
     master = compile_model(master, commands)
     dss = _dss()
