@@ -27,7 +27,7 @@ from conftest import DATA, tiny_tables
 from gridv2g.errors import FeederError, GridV2GWarning
 from gridv2g.feeders import Feeder, from_opendss, solve_opendss
 from gridv2g.feeders.balanced import zip_shares
-from gridv2g.feeders.compare import balanced_error
+from gridv2g.feeders.compare import balanced_error, opendss_solution, pandapower_summary
 from gridv2g.feeders.library import ieee123_tap_commands
 
 FOLDER = DATA / "dss"
@@ -222,6 +222,8 @@ def test_closed_delta_bank_in_the_balanced_equivalent():
     assert bank.iloc[0].tap == pytest.approx((1.025 + 1.025 + 1.01875) / 3)
     table = balanced_error(feeder)
     assert abs(table.at["substation_kw", "error_percent"]) < 1.0
+    # unequal taps: the real bank mixes them, the mean ratio is off by a few 1e-3 pu
+    assert balanced_vs_line_to_line_pu(feeder) < 5e-3
 
 
 @pytest.mark.parametrize("name", ["jumpers", "delta_3wire", "ground_node"])
@@ -230,12 +232,43 @@ def test_balanced_equivalent_runs(name):
     assert abs(table.at["substation_kw", "error_percent"]) < 1.0
 
 
+def balanced_vs_line_to_line_pu(feeder) -> float:
+    """Largest |balanced voltage - mean line-to-line voltage in OpenDSS| over buses [pu]."""
+    ll = line_to_line_pu(complex_pu(opendss_solution(feeder).res_node)).abs()
+    _, vm = pandapower_summary(feeder)
+    mean_ll = ll.groupby(level=0).mean()
+    return float((vm[mean_ll.index] - mean_ll).abs().max())
+
+
 @pytest.mark.parametrize("name", ["open_delta_regulator", "combined"])
-def test_open_delta_has_no_balanced_equivalent(name):
+def test_open_delta_bank_in_the_balanced_equivalent(name):
+    """One branch: mean ratio of the two units, the jumper folded in; checked against OpenDSS."""
     feeder = from_opendss(FOLDER / f"{name}.dss", solve=FEEDERS[name][0])
-    with pytest.raises(FeederError, match="open-delta") as info:
-        feeder.balanced()
-    assert "transformer.reg1" in str(info.value) and "transformer.reg2" in str(info.value)
+    branch = feeder.balanced().branch
+    bank = branch[(branch.from_bus == "799") & (branch.to_bus == "799r")]
+    assert len(bank) == 1 and bank.iloc[0].kind == "transformer"
+    assert bank.iloc[0].elements == "transformer.reg1,transformer.reg2,line.jumper"
+    assert "jumper" not in branch.index
+    taps = feeder.transformer.loc[["reg1", "reg2"], "to_tap"]
+    assert bank.iloc[0].tap == pytest.approx(taps.mean(), rel=1e-12)
+    assert bank.iloc[0].sn_kva == pytest.approx(4000.0)  # 3/3 of the two units' 2000 kVA
+    table = balanced_error(feeder)
+    assert abs(table.at["substation_kw", "error_percent"]) < 1.0
+    # a delta feeder's voltages are line-to-line: the equivalent follows their mean closely
+    assert balanced_vs_line_to_line_pu(feeder) < 2e-3
+
+
+def test_units_across_one_pair_twice_are_refused_by_the_equivalent():
+    feeder = from_opendss(FOLDER / "open_delta_regulator.dss")
+    trafo = feeder.transformer.copy()
+    # reg2 across phases 2-1 (node 2, neutral 1): radial (it drives phase 2), but no delta bank
+    trafo.loc["reg2", ["from_nodes", "to_nodes"]] = "2"
+    trafo.loc["reg2", ["from_neutral", "to_neutral"]] = 1
+    line = feeder.line.drop(index="jumper")
+    odd = feeder.replace(transformer=trafo, line=line)
+    with pytest.raises(FeederError, match="neither an open nor a closed delta") as info:
+        odd.balanced()
+    assert "transformer.reg1, transformer.reg2" in str(info.value)
 
 
 def test_combined_feeder_reads_settled_regulator_taps():

@@ -35,9 +35,13 @@ bank (three single-phase units across the phase pairs, delta windings or wye win
 neutral is the next phase) is a bank like any other: each unit's ratio is taken on the
 line-to-line base, so the bank's ratio is the mean of its three units' (exact when the taps
 are equal; with unequal taps the real bank mixes them and drives a small circulating current).
-An open-delta bank (two units across phase pairs, the third phase through a jumper) has no
-balanced equivalent of this kind: :func:`balance` raises a FeederError naming its units, as it
-does for any line in parallel with a transformer.
+An open-delta bank (two units across phase pairs A-B and C-B, phase B through a jumper) is
+approximated by one branch too: ratio the mean of its two units', impedance the mean unit
+per-unit impedance on the sum of their ratings. Under balanced load each unit drops
+:math:`Z_u I/\sqrt{3}` rotated by -30 and +30 degrees; the mean of the two is
+:math:`Z_u I/2`, which is that rule. The jumper is part of the bank's branch (its
+``elements`` list it); the unbalance an open delta causes is not represented. Any other line
+in parallel with a transformer is refused (:func:`balance` raises a FeederError naming them).
 
 **Loads** are summed per bus, each first expressed at the bus base voltage (power scales with
 :math:`(V_b/V_{rated})^a`: :math:`a` = 0 constant power, 1 constant current, 2 constant Z, and
@@ -146,21 +150,32 @@ def _across_pair(nodes: str, conn: str, neutral: int) -> frozenset | None:
 _CLOSED_DELTA = {frozenset((1, 2)), frozenset((2, 3)), frozenset((1, 3))}
 
 
-def _check_bank(fb: str, tb: str, group: pd.DataFrame) -> None:
-    """Refuse an open-delta bank: units across phase pairs that do not close the delta."""
+def _spanned_pairs(group: pd.DataFrame) -> list[frozenset]:
+    """Phase pairs spanned by the units of a bank that sit across two phases."""
     pairs = [
         _across_pair(n, c, k)
         for n, c, k in zip(group.to_nodes, group.to_conn, group.to_neutral, strict=True)
     ]
-    spanning = [p for p in pairs if p is not None]
-    if spanning and sorted(map(sorted, spanning)) != sorted(map(sorted, _CLOSED_DELTA)):
-        listed = ", ".join(f"transformer.{n}" for n in group.index)
-        phases = ", ".join("-".join(map(str, sorted(p))) for p in spanning)
-        raise FeederError(
-            f"{listed} between buses {fb} and {tb} form an open-delta bank (units across "
-            f"phases {phases}): the balanced equivalent has no branch for it; for balanced "
-            "studies give the bank as wye or closed-delta units, else study it in OpenDSS"
-        )
+    return [p for p in pairs if p is not None]
+
+
+def open_delta_phase(group: pd.DataFrame) -> int | None:
+    """The phase both units of an open-delta bank share (B for A-B and C-B), else None.
+
+    Raises FeederError naming the units for any other mix of several units across phase pairs
+    than an open delta (two pairs sharing a phase) or a closed delta (the three pairs).
+    """
+    spanning = _spanned_pairs(group)
+    if len(spanning) == 2 and len(spanning[0] & spanning[1]) == 1:
+        return next(iter(spanning[0] & spanning[1]))
+    if len(spanning) <= 1 or (len(spanning) == 3 and set(spanning) == _CLOSED_DELTA):
+        return None
+    listed = ", ".join(f"transformer.{n}" for n in group.index)
+    phases = ", ".join("-".join(map(str, sorted(p))) for p in spanning)
+    raise FeederError(
+        f"{listed} between buses {group.from_bus.iloc[0]} and {group.to_bus.iloc[0]}: units "
+        f"across phases {phases} are neither an open nor a closed delta bank"
+    )
 
 
 def _lines(feeder, z_min_ohm: float) -> pd.DataFrame:
@@ -204,8 +219,10 @@ def _transformers(feeder) -> pd.DataFrame:
     vn = feeder.bus["vn_kv"]
     rows = []
     for (fb, tb), group in trafo.groupby(["from_bus", "to_bus"], sort=False):
-        _check_bank(fb, tb, group)
-        phases = set()
+        open_delta_phase(group)  # refuses banks it cannot represent
+        # the phases a bank serves: units across two phases serve both (an open-delta bank
+        # serves all three, so its rating counts 3/3 like a closed delta's)
+        phases = set().union(*_spanned_pairs(group))
         taps, z_pu = [], []
         for _, t in group.iterrows():
             phases |= set(parse_nodes(t.to_nodes))
@@ -316,6 +333,29 @@ def _bus_pairs(branch: pd.DataFrame) -> pd.Series:
     return a.where(a < b, b) + "|" + b.where(a < b, a)
 
 
+def _merge_jumpers(feeder, lines: pd.DataFrame, trafos: pd.DataFrame):
+    """Fold the jumper of each open-delta bank (a line on the shared phase) into its branch."""
+    trafo = feeder.transformer
+    if lines.empty or trafo.empty:
+        return lines, trafos
+    line_pairs, trafo_pairs = _bus_pairs(lines), _bus_pairs(trafos)
+    nodes = feeder.line["from_nodes"].reindex(lines["name"]).to_numpy()
+    drop = np.zeros(len(lines), dtype=bool)
+    trafos = trafos.copy()
+    for _, group in trafo.groupby(["from_bus", "to_bus"], sort=False):
+        phase = open_delta_phase(group)
+        if phase is None:
+            continue
+        key = _bus_pairs(group.iloc[:1]).iloc[0]
+        jumper = ((line_pairs == key) & (nodes == str(phase))).to_numpy()
+        drop |= jumper
+        row = (trafo_pairs == key).to_numpy()
+        extra = ",".join(f"line.{n}" for n in lines.name[jumper])
+        if extra:
+            trafos.loc[row, "elements"] = trafos.loc[row, "elements"] + "," + extra
+    return lines[~drop], trafos
+
+
 def _check_no_parallel(lines: pd.DataFrame, trafos: pd.DataFrame) -> None:
     """The equivalent is a tree: no line may join the two buses of a transformer branch."""
     if lines.empty or trafos.empty:
@@ -336,10 +376,12 @@ def balance(feeder, z_min_ohm: float = 1e-4) -> BalancedFeeder:
     """Build the :class:`BalancedFeeder` of ``feeder`` (rules in the module docstring).
 
     ``z_min_ohm``: lines whose equivalent impedance is below this [ohm] become switches.
-    Raises FeederError for what has no branch here: an open-delta regulator bank, a line in
-    parallel with a transformer (the jumper of such a bank).
+    Raises FeederError for what has no branch here: a line in parallel with a transformer
+    (other than the jumper of an open-delta bank), units across phase pairs that are neither
+    an open nor a closed delta bank.
     """
     lines, trafos = _lines(feeder, z_min_ohm), _transformers(feeder)
+    lines, trafos = _merge_jumpers(feeder, lines, trafos)
     _check_no_parallel(lines, trafos)
     branch = pd.concat([lines, trafos], ignore_index=True)
     branch = branch.set_index("name")
