@@ -298,6 +298,8 @@ def test_other_load_models_are_mapped_with_a_warning(tmp_path):
     with pytest.warns(GridV2GWarning) as record:
         feeder = from_opendss(master)
     message = " ".join(str(w.message) for w in record)
-    assert "['cvr']: model 4 (exponential) mapped to constant Z" in message
+    assert "cvr" not in message  # model 4 (exponential) is represented exactly
     assert "['zipv']: model 8 (ZIPV) mapped to constant PQ" in message
-    assert feeder.load.model.to_dict() == {"cvr": "z", "zipv": "pq", "pq": "pq"}
+    assert feeder.load.model.to_dict() == {"cvr": "exp", "zipv": "pq", "pq": "pq"}
+    # OpenDSS's default exponents: CVRwatts=1, CVRvars=2
+    assert (feeder.load.at["cvr", "cvr_p"], feeder.load.at["cvr", "cvr_q"]) == (1.0, 2.0)

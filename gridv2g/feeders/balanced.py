@@ -30,13 +30,29 @@ from-bus voltage at no load, per unit of the bus bases) is the mean over units o
 :math:`(k V_2 t_2 / V_{b2}) / (k V_1 t_1 / V_{b1})`, i.e. regulators become fixed ratios. Its
 impedance is the mean unit per-unit impedance :math:`(\%r_1 + \%r_2 + j\,\%x)/100` on the
 equivalent rating :math:`S_{eq} = \tfrac{3}{n} \sum S_{unit}` (the same 3/n rule), referred to
-the to-bus base in ohm. Winding connections and phase shifts are not represented.
+the to-bus base in ohm. Winding connections and phase shifts are not represented. A closed-delta
+bank (three single-phase units across the phase pairs, delta windings or wye windings whose
+neutral is the next phase) is a bank like any other: each unit's ratio is taken on the
+line-to-line base, so the bank's ratio is the mean of its three units' (exact when the taps
+are equal; with unequal taps the real bank mixes them and drives a small circulating current).
+An open-delta bank (two units across phase pairs A-B and C-B, phase B through a jumper) is
+approximated by one branch too: ratio the mean of its two units', impedance the mean unit
+per-unit impedance on the sum of their ratings. Under balanced load each unit drops
+:math:`Z_u I/\sqrt{3}` rotated by -30 and +30 degrees; the mean of the two is
+:math:`Z_u I/2`, which is that rule. The jumper is part of the bank's branch (its
+``elements`` list it); the unbalance an open delta causes is not represented. Any other line
+in parallel with a transformer is refused (:func:`balance` raises a FeederError naming them).
 
-**Loads** are summed per bus, each first expressed at the bus base voltage (constant-Z power
-scales with :math:`(V_b/V_{rated})^2`, constant-current with :math:`V_b/V_{rated}`); the per-bus
-ZIP shares (``const_z_p_percent`` ...) keep the voltage dependence. OpenDSS's switch to
-constant Z outside ``[vmin_pu, vmax_pu]`` is not modelled. **Capacitors** become shunts with their
-reactive power at the bus base voltage.
+**Loads** are summed per bus, each first expressed at the bus base voltage (power scales with
+:math:`(V_b/V_{rated})^a`: :math:`a` = 0 constant power, 1 constant current, 2 constant Z, and
+``cvr_p`` / ``cvr_q`` for exponential loads); the per-bus ZIP shares (``const_z_p_percent`` ...)
+keep the voltage dependence. An exponential load :math:`P_0 v^a` has no exact ZIP form: it
+becomes the ZIP load with the same power and the same slope :math:`dP/dv = a P_0` at 1 pu,
+Z share :math:`\max(a-1, 0)` and I share :math:`a - 2\max(a-1, 0)` (exact for a = 0, 1, 2;
+for :math:`a > 2` the I share is negative, which pandapower accepts). Its relative error is of
+second order, :math:`(a(a-1)/2 - \max(a-1, 0))\,(v-1)^2` (0.25 % for a = 3 at 0.95 pu).
+OpenDSS's switch to constant Z outside ``[vmin_pu, vmax_pu]`` is not modelled. **Capacitors**
+become shunts with their reactive power at the bus base voltage.
 
 The error of this equivalent on the IEEE 123-bus feeder, measured against OpenDSS's unbalanced
 solution, is reported in the README (``gridv2g powerflow ieee123`` prints it).
@@ -50,6 +66,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from gridv2g.errors import FeederError
 from gridv2g.feeders.checks import parse_nodes
 
 SQRT3 = math.sqrt(3.0)
@@ -109,13 +126,56 @@ def _sequence(m: np.ndarray) -> tuple[float, float]:
     return diag, off
 
 
-def element_base_kv(vn_kv: float, nodes: str, conn: str) -> float:
+def element_base_kv(vn_kv: float, nodes: str, conn: str, neutral: int = 0) -> float:
     """Voltage across one branch of an element at its bus's base [kV] (OpenDSS convention).
 
-    Line-to-neutral for a 1-phase wye element, line-to-line otherwise.
+    Line-to-neutral for a 1-phase wye element, line-to-line otherwise, and also for a 1-phase
+    wye element whose neutral is tied to another phase node (it sits across two phases).
     """
     n = len(parse_nodes(nodes))
-    return vn_kv / SQRT3 if (conn == "wye" and n == 1) else vn_kv
+    grounded = neutral == 0 or neutral > 3  # a floating star point: the nominal base holds
+    return vn_kv / SQRT3 if (conn == "wye" and n == 1 and grounded) else vn_kv
+
+
+def _across_pair(nodes: str, conn: str, neutral: int) -> frozenset | None:
+    """The two phases a single-phase unit spans (delta, or wye tied to a phase); else None."""
+    parts = parse_nodes(nodes)
+    if conn == "delta" and len(parts) == 2:
+        return frozenset(parts)
+    if conn == "wye" and len(parts) == 1 and 1 <= neutral <= 3:
+        return frozenset((parts[0], neutral))
+    return None
+
+
+_CLOSED_DELTA = {frozenset((1, 2)), frozenset((2, 3)), frozenset((1, 3))}
+
+
+def _spanned_pairs(group: pd.DataFrame) -> list[frozenset]:
+    """Phase pairs spanned by the units of a bank that sit across two phases."""
+    pairs = [
+        _across_pair(n, c, k)
+        for n, c, k in zip(group.to_nodes, group.to_conn, group.to_neutral, strict=True)
+    ]
+    return [p for p in pairs if p is not None]
+
+
+def open_delta_phase(group: pd.DataFrame) -> int | None:
+    """The phase both units of an open-delta bank share (B for A-B and C-B), else None.
+
+    Raises FeederError naming the units for any other mix of several units across phase pairs
+    than an open delta (two pairs sharing a phase) or a closed delta (the three pairs).
+    """
+    spanning = _spanned_pairs(group)
+    if len(spanning) == 2 and len(spanning[0] & spanning[1]) == 1:
+        return next(iter(spanning[0] & spanning[1]))
+    if len(spanning) <= 1 or (len(spanning) == 3 and set(spanning) == _CLOSED_DELTA):
+        return None
+    listed = ", ".join(f"transformer.{n}" for n in group.index)
+    phases = ", ".join("-".join(map(str, sorted(p))) for p in spanning)
+    raise FeederError(
+        f"{listed} between buses {group.from_bus.iloc[0]} and {group.to_bus.iloc[0]}: units "
+        f"across phases {phases} are neither an open nor a closed delta bank"
+    )
 
 
 def _lines(feeder, z_min_ohm: float) -> pd.DataFrame:
@@ -159,12 +219,15 @@ def _transformers(feeder) -> pd.DataFrame:
     vn = feeder.bus["vn_kv"]
     rows = []
     for (fb, tb), group in trafo.groupby(["from_bus", "to_bus"], sort=False):
-        phases = set()
+        open_delta_phase(group)  # refuses banks it cannot represent
+        # the phases a bank serves: units across two phases serve both (an open-delta bank
+        # serves all three, so its rating counts 3/3 like a closed delta's)
+        phases = set().union(*_spanned_pairs(group))
         taps, z_pu = [], []
         for _, t in group.iterrows():
             phases |= set(parse_nodes(t.to_nodes))
-            v1 = element_base_kv(vn[fb], t.from_nodes, t.from_conn)
-            v2 = element_base_kv(vn[tb], t.to_nodes, t.to_conn)
+            v1 = element_base_kv(vn[fb], t.from_nodes, t.from_conn, t.from_neutral)
+            v2 = element_base_kv(vn[tb], t.to_nodes, t.to_conn, t.to_neutral)
             taps.append((t.to_kv * t.to_tap / v2) / (t.from_kv * t.from_tap / v1))
             z_pu.append(complex(t.from_r_percent + t.to_r_percent, t.x_percent) / 100.0)
         n = min(len(phases), 3)
@@ -196,11 +259,35 @@ def _at_base(feeder, table: pd.DataFrame) -> pd.DataFrame:
     vn = feeder.bus["vn_kv"].reindex(table["bus"]).to_numpy()
     base = np.array(
         [
-            element_base_kv(v, nodes, conn)
-            for v, nodes, conn in zip(vn, table["nodes"], table["conn"], strict=True)
+            element_base_kv(v, nodes, conn, neutral)
+            for v, nodes, conn, neutral in zip(
+                vn, table["nodes"], table["conn"], table["neutral"], strict=True
+            )
         ]
     )
     return base / table["vn_kv"].to_numpy()
+
+
+#: voltage exponent of the power of each load model (exponential loads: their own)
+_EXPONENT = {"pq": 0.0, "i": 1.0, "z": 2.0}
+
+
+def _exponents(load: pd.DataFrame, column: str) -> np.ndarray:
+    """Voltage exponent of each load's P (``cvr_p``) or Q (``cvr_q``)."""
+    exponent = load["model"].map(_EXPONENT).to_numpy(dtype=float)
+    exp = (load["model"] == "exp").to_numpy()
+    exponent[exp] = load[column].to_numpy()[exp]
+    return exponent
+
+
+def zip_shares(exponent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Constant-Z and constant-I shares of the ZIP load matching ``P0 v^exponent`` at 1 pu.
+
+    Same power and same slope at v = 1: ``2 z + i = exponent`` with ``z = max(exponent-1, 0)``;
+    exact for exponents 0, 1 and 2 (constant power, current, impedance).
+    """
+    z = np.maximum(np.asarray(exponent, dtype=float) - 1.0, 0.0)
+    return z, exponent - 2.0 * z
 
 
 def _loads(feeder) -> pd.DataFrame:
@@ -210,28 +297,24 @@ def _loads(feeder) -> pd.DataFrame:
     if load.empty:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="bus"))
     rho = _at_base(feeder, load)
-    exponent = load["model"].map({"pq": 0, "i": 1, "z": 2}).to_numpy()
-    factor = rho**exponent
-    df = pd.DataFrame(
-        {
-            "bus": load["bus"].to_numpy(),
-            "p_kw": load["p_kw"].to_numpy() * factor,
-            "q_kvar": load["q_kvar"].to_numpy() * factor,
-            "is_z": exponent == 2,
-            "is_i": exponent == 1,
-        }
-    )
-    for q in ("p_kw", "q_kvar"):
-        df[f"{q}_z"] = df[q] * df.is_z
-        df[f"{q}_i"] = df[q] * df.is_i
+    df = pd.DataFrame({"bus": load["bus"].to_numpy()})
+    for q, cvr in (("p_kw", "cvr_p"), ("q_kvar", "cvr_q")):
+        exponent = _exponents(load, cvr)
+        df[q] = load[q].to_numpy() * rho**exponent
+        z, i = zip_shares(exponent)
+        df[f"{q}_z"] = df[q] * z
+        df[f"{q}_i"] = df[q] * i
     agg = df.groupby("bus", sort=False).sum(numeric_only=True)
     out = pd.DataFrame(index=agg.index)
     out["p_kw"] = agg.p_kw
     out["q_kvar"] = agg.q_kvar
     for q, tag in (("p_kw", "p"), ("q_kvar", "q")):
         total = agg[q].where(agg[q] != 0.0)
-        out[f"const_z_{tag}_percent"] = (100.0 * agg[f"{q}_z"] / total).fillna(0.0)
-        out[f"const_i_{tag}_percent"] = (100.0 * agg[f"{q}_i"] / total).fillna(0.0)
+        z = (100.0 * agg[f"{q}_z"] / total).fillna(0.0)
+        i = (100.0 * agg[f"{q}_i"] / total).fillna(0.0)
+        # exponents above 2 give z + i = 100 exactly in theory; pandapower refuses any excess
+        out[f"const_z_{tag}_percent"] = z
+        out[f"const_i_{tag}_percent"] = np.minimum(i, 100.0 - z)
     out.index.name = "bus"
     return out[cols]
 
@@ -244,12 +327,63 @@ def _shunts(feeder) -> pd.DataFrame:
     return pd.DataFrame({"bus": cap["bus"].to_numpy(), "q_kvar": q}).groupby("bus").sum()
 
 
+def _bus_pairs(branch: pd.DataFrame) -> pd.Series:
+    """Unordered (from, to) bus pair of every branch, as a sorted "a|b" key."""
+    a, b = branch["from_bus"].astype(str), branch["to_bus"].astype(str)
+    return a.where(a < b, b) + "|" + b.where(a < b, a)
+
+
+def _merge_jumpers(feeder, lines: pd.DataFrame, trafos: pd.DataFrame):
+    """Fold the jumper of each open-delta bank (a line on the shared phase) into its branch."""
+    trafo = feeder.transformer
+    if lines.empty or trafo.empty:
+        return lines, trafos
+    line_pairs, trafo_pairs = _bus_pairs(lines), _bus_pairs(trafos)
+    nodes = feeder.line["from_nodes"].reindex(lines["name"]).to_numpy()
+    drop = np.zeros(len(lines), dtype=bool)
+    trafos = trafos.copy()
+    for _, group in trafo.groupby(["from_bus", "to_bus"], sort=False):
+        phase = open_delta_phase(group)
+        if phase is None:
+            continue
+        key = _bus_pairs(group.iloc[:1]).iloc[0]
+        jumper = ((line_pairs == key) & (nodes == str(phase))).to_numpy()
+        drop |= jumper
+        row = (trafo_pairs == key).to_numpy()
+        extra = ",".join(f"line.{n}" for n in lines.name[jumper])
+        if extra:
+            trafos.loc[row, "elements"] = trafos.loc[row, "elements"] + "," + extra
+    return lines[~drop], trafos
+
+
+def _check_no_parallel(lines: pd.DataFrame, trafos: pd.DataFrame) -> None:
+    """The equivalent is a tree: no line may join the two buses of a transformer branch."""
+    if lines.empty or trafos.empty:
+        return
+    line_pairs, trafo_pairs = _bus_pairs(lines), _bus_pairs(trafos)
+    shared = line_pairs.isin(trafo_pairs)
+    if shared.any():
+        pair = line_pairs[shared].iloc[0]
+        names = ", ".join(f"line.{n}" for n in lines.name[line_pairs == pair])
+        units = ", ".join(trafos.elements[trafo_pairs == pair]).replace(",", ", ")
+        raise FeederError(
+            f"{names} in parallel with {units} between buses {pair.replace('|', ' and ')}: "
+            "the balanced equivalent must be a tree"
+        )
+
+
 def balance(feeder, z_min_ohm: float = 1e-4) -> BalancedFeeder:
     """Build the :class:`BalancedFeeder` of ``feeder`` (rules in the module docstring).
 
     ``z_min_ohm``: lines whose equivalent impedance is below this [ohm] become switches.
+    Raises FeederError for what has no branch here: a line in parallel with a transformer
+    (other than the jumper of an open-delta bank), units across phase pairs that are neither
+    an open nor a closed delta bank.
     """
-    branch = pd.concat([_lines(feeder, z_min_ohm), _transformers(feeder)], ignore_index=True)
+    lines, trafos = _lines(feeder, z_min_ohm), _transformers(feeder)
+    lines, trafos = _merge_jumpers(feeder, lines, trafos)
+    _check_no_parallel(lines, trafos)
+    branch = pd.concat([lines, trafos], ignore_index=True)
     branch = branch.set_index("name")
     bus = feeder.bus[["vn_kv", "x", "y"]].copy()
     bus.insert(1, "n_phases", feeder.bus["nodes"].map(lambda s: len(parse_nodes(s))))

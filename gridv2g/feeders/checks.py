@@ -97,6 +97,58 @@ def parse_nodes(text: str) -> tuple[int, ...]:
     return parts
 
 
+def carried_phases(nodes: str, conn: str) -> set[int]:
+    """Phases an element carries from bus to bus, for the radiality check.
+
+    A 1-phase delta unit spans two nodes but drives one phase (its first node, against the
+    second): so the units of an open- or closed-delta regulator bank (``1.2``, ``3.2``; or
+    ``1.2``, ``2.3``, ``3.1``) and a jumper on the common phase are not parallel paths. Lines
+    and wye elements carry every node they list.
+    """
+    parts = parse_nodes(nodes)
+    if conn == "delta" and len(parts) == 2:
+        return {parts[0]}
+    return set(parts)
+
+
+#: (table, bus column, nodes column, connection column, neutral column) of wye elements
+_NEUTRALS = (
+    ("load", "bus", "nodes", "conn", "neutral"),
+    ("capacitor", "bus", "nodes", "conn", "neutral"),
+    ("transformer", "from_bus", "from_nodes", "from_conn", "from_neutral"),
+    ("transformer", "to_bus", "to_nodes", "to_conn", "to_neutral"),
+)
+
+
+def check_neutrals(feeder, bus_nodes: dict) -> None:
+    """A neutral other than ground (0) is a node of the element's bus, not one of its phases.
+
+    Only wye elements have a neutral; it may sit on another phase node (a single-phase unit
+    across two phases) or on a node of its own (a floating star point).
+    """
+    for table, bus_col, node_col, conn_col, neutral_col in _NEUTRALS:
+        df = getattr(feeder, table)
+        tied = df[df[neutral_col] != 0]
+        for name, bus, text, conn, neutral in zip(
+            tied.index,
+            tied[bus_col],
+            tied[node_col],
+            tied[conn_col],
+            tied[neutral_col],
+            strict=True,
+        ):
+            where = f"table '{table}', row '{name}': {neutral_col} = {neutral}"
+            if conn == "delta":
+                raise FeederError(f"{where}, but a delta element has no neutral (use 0)")
+            if neutral not in bus_nodes[bus]:
+                raise FeederError(
+                    f"{where} is not a node of bus '{bus}' (which has nodes "
+                    f"{feeder.bus.at[bus, 'nodes']})"
+                )
+            if neutral in parse_nodes(text):
+                raise FeederError(f"{where} is one of the element's own phase nodes ({text})")
+
+
 def check_unique(table: str, df: pd.DataFrame) -> None:
     dup = df.index[df.index.duplicated()].unique()
     if len(dup):
@@ -132,6 +184,7 @@ def check_nodes(feeder) -> None:
                     f"table '{table}', row '{name}': node(s) {sorted(extra)} not present at "
                     f"bus '{bus}' (which has nodes {feeder.bus.at[bus, 'nodes']})"
                 )
+    check_neutrals(feeder, bus_nodes)
     for table in ("line", "transformer"):
         df = getattr(feeder, table)
         for name, a, b in zip(df.index, df["from_nodes"], df["to_nodes"], strict=True):
@@ -210,7 +263,21 @@ def check_values(feeder) -> None:
         _first_bad(table, df, ~df.conn.isin(schema.CONNECTIONS), "conn must be wye/delta", "conn")
         _first_bad(table, df, df.vn_kv <= 0, "rated voltage must be > 0", "vn_kv")
     load = feeder.load
-    _first_bad("load", load, ~load.model.isin(schema.LOAD_MODELS), "model must be pq/z/i", "model")
+    models = "/".join(schema.LOAD_MODELS)
+    _first_bad(
+        "load", load, ~load.model.isin(schema.LOAD_MODELS), f"model must be {models}", "model"
+    )
+    for col in ("cvr_p", "cvr_q"):
+        _first_bad(
+            "load",
+            load,
+            (load.model == "exp") & ~np.isfinite(load[col]),
+            "an exponential load needs its exponents cvr_p and cvr_q",
+            col,
+        )
+    for table, _, _, _, col in _NEUTRALS:
+        df = getattr(feeder, table)
+        _first_bad(table, df, df[col] < 0, "neutral node must be >= 0 (0 = ground)", col)
     trafo = feeder.transformer
     for col in ("from_kv", "to_kv", "sn_kva", "from_tap", "to_tap"):
         _first_bad("transformer", trafo, trafo[col] <= 0, "must be > 0", col)

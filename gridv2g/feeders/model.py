@@ -1,10 +1,11 @@
 """The engineering feeder model: multi-phase pandas tables in engineering units.
 
 A :class:`Feeder` is what planners know from OpenDSS: buses, lines with phase impedance
-matrices (through line codes), loads with phase, connection and voltage model, capacitors,
-2-winding transformers and regulators with fixed taps, switches and one source. It is checked
-once at construction (see :mod:`gridv2g.feeders.validation`) and is immutable by convention:
-methods that change it return a new Feeder.
+matrices (through line codes), loads with phase, connection and voltage model (constant PQ, Z,
+I or exponential), capacitors, 2-winding transformers and regulators with fixed taps (also
+single-phase units across phase pairs: open- and closed-delta banks), switches and one source.
+It is checked once at construction (see :mod:`gridv2g.feeders.checks`) and is immutable by
+convention: methods that change it return a new Feeder.
 """
 
 from __future__ import annotations
@@ -65,19 +66,26 @@ class Feeder:
         """Undirected graph of buses joined by closed lines and transformers.
 
         Edge attributes: ``elements`` (list of "line.NAME" / "transformer.NAME") and ``nodes``
-        (list of the from-side node sets). Several elements between the same two buses (a
-        bank of single-phase regulators) share one edge. Open switches are left out, as they
-        carry no current.
+        (list of the from-side phases each carries, :func:`checks.carried_phases`). Several
+        elements between the same two buses (a bank of single-phase regulators, with a jumper
+        on the common phase of an open-delta bank) share one edge. Open switches are left out,
+        as they carry no current.
         """
         graph = nx.Graph()
         graph.add_nodes_from(self.bus.index)
         closed = self.line[self.line["closed"]]
-        for kind, df in (("line", closed), ("transformer", self.transformer)):
-            for n, a, b, nodes in zip(df.index, df.from_bus, df.to_bus, df.from_nodes, strict=True):
+        trafo = self.transformer
+        for kind, df, conns in (
+            ("line", closed, ["wye"] * len(closed)),
+            ("transformer", trafo, trafo.from_conn),
+        ):
+            for n, a, b, nodes, conn in zip(
+                df.index, df.from_bus, df.to_bus, df.from_nodes, conns, strict=True
+            ):
                 if not graph.has_edge(a, b):
                     graph.add_edge(a, b, elements=[], nodes=[])
                 graph.edges[a, b]["elements"].append(f"{kind}.{n}")
-                graph.edges[a, b]["nodes"].append(set(checks.parse_nodes(nodes)))
+                graph.edges[a, b]["nodes"].append(checks.carried_phases(nodes, conn))
         return graph
 
     # ------------------------------------------------------------------ impedances

@@ -4,6 +4,9 @@ The export is one self-contained ``Master.dss`` (plus ``BusCoords.csv`` when coo
 known). Numbers are written with full double precision, line codes in ohm/km and nF/km, every
 bus's voltage base pinned with ``SetkVBase`` so per-unit results compare one to one with the
 source model. Regulators are exported as transformers with their fixed taps (no RegControl).
+A wye neutral tied to a node other than ground is written as the conductor after the phases
+(``799.1.2`` for ``nodes="1"``, ``neutral=2``); exponential loads as model 4 with CVRwatts and
+CVRvars.
 """
 
 from __future__ import annotations
@@ -27,8 +30,10 @@ def _matrix(m: np.ndarray) -> str:
     return "[" + " | ".join(rows) + "]"
 
 
-def _bus(bus: str, nodes: str) -> str:
-    return f"{bus}.{nodes}"
+def _bus(bus: str, nodes: str, conn: str = "wye", neutral: int = 0) -> str:
+    """OpenDSS bus spec; a wye neutral on a node other than ground follows the phase nodes."""
+    tail = f".{int(neutral)}" if (conn == "wye" and neutral) else ""
+    return f"{bus}.{nodes}{tail}"
 
 
 def _n_phases(nodes: str, conn: str) -> int:
@@ -102,7 +107,8 @@ def opendss_lines(feeder) -> list[str]:
         bank = f" bank={t.bank}" if t.bank else ""
         out.append(
             f"New Transformer.{name} phases={_n_phases(t.from_nodes, t.from_conn)} windings=2 "
-            f"buses=[{_bus(t.from_bus, t.from_nodes)} {_bus(t.to_bus, t.to_nodes)}] "
+            f"buses=[{_bus(t.from_bus, t.from_nodes, t.from_conn, t.from_neutral)} "
+            f"{_bus(t.to_bus, t.to_nodes, t.to_conn, t.to_neutral)}] "
             f"conns=[{t.from_conn} {t.to_conn}] kvs=[{_num(t.from_kv)} {_num(t.to_kv)}] "
             f"kvas=[{_num(t.sn_kva)} {_num(t.sn_kva)}] "
             f"%rs=[{_num(t.from_r_percent)} {_num(t.to_r_percent)}] xhl={_num(t.x_percent)} "
@@ -111,17 +117,25 @@ def opendss_lines(feeder) -> list[str]:
         )
     out += ["", "! capacitors"]
     for name, c in feeder.capacitor.iterrows():
+        # a wye capacitor's star point is its second terminal (OpenDSS default: grounded), so
+        # a neutral tied to a node puts every phase's second conductor on that node
+        star = ""
+        if c.conn == "wye" and c.neutral:
+            star = f"bus2={c.bus}" + f".{int(c.neutral)}" * _n_phases(c.nodes, c.conn) + " "
         out.append(
-            f"New Capacitor.{name} bus1={_bus(c.bus, c.nodes)} "
+            f"New Capacitor.{name} bus1={_bus(c.bus, c.nodes)} {star}"
             f"phases={_n_phases(c.nodes, c.conn)} conn={c.conn} "
             f"kvar={_num(c.q_kvar)} kv={_num(c.vn_kv)}"
         )
     out += ["", "! loads"]
-    model = {"pq": 1, "z": 2, "i": 5}
+    model = {"pq": 1, "z": 2, "i": 5, "exp": 4}
     for name, ld in feeder.load.iterrows():
+        cvr = ""
+        if ld.model == "exp":
+            cvr = f"cvrwatts={_num(ld.cvr_p)} cvrvars={_num(ld.cvr_q)} "
         out.append(
-            f"New Load.{name} bus1={_bus(ld.bus, ld.nodes)} "
-            f"phases={_n_phases(ld.nodes, ld.conn)} conn={ld.conn} model={model[ld.model]} "
+            f"New Load.{name} bus1={_bus(ld.bus, ld.nodes, ld.conn, ld.neutral)} "
+            f"phases={_n_phases(ld.nodes, ld.conn)} conn={ld.conn} model={model[ld.model]} {cvr}"
             f"kv={_num(ld.vn_kv)} kw={_num(ld.p_kw)} kvar={_num(ld.q_kvar)} "
             f"vminpu={_num(ld.vmin_pu)} vmaxpu={_num(ld.vmax_pu)}"
         )

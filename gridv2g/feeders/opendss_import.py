@@ -3,9 +3,16 @@
 OpenDSS (through ``opendssdirect``) compiles the model, so every OpenDSS input feature (line
 codes, geometries, ``like=``, RPN expressions, redirects) is interpreted by OpenDSS itself; the
 importer then reads the circuit elements back through the API: lines (phase matrices, node
-order, ampacity, switch and open state), loads (models 1/2/5; others mapped to the closest with
-a warning), capacitors, 2-winding transformers and regulators with the taps OpenDSS holds, and
-the source. Elements it cannot represent are listed in one warning, never dropped silently.
+order, ampacity, switch and open state; jumpers are lines too), loads (models 1/2/5 and the
+exponential model 4 exactly; others mapped to the closest with a warning), capacitors, 2-winding
+transformers and regulators with the taps OpenDSS holds, and the source. Elements it cannot
+represent are listed in one warning, never dropped silently.
+
+Connections are read conductor by conductor (:func:`_connection`), which is what the IEEE test
+feeders need: an explicit ground node (``bus1=832.1.0``) is a grounded wye, a 1-phase element
+from a phase to ground written as delta is a grounded wye, and a single-phase wye winding whose
+neutral sits on another phase (IEEE 37's ``799.1.2``) keeps that neutral node, so open- and
+closed-delta regulator banks are represented exactly.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridv2g.errors import GridV2GWarning, OpenDSSError
+from gridv2g.errors import FeederError, GridV2GWarning, OpenDSSError
 from gridv2g.feeders.model import Feeder, linecode_matrix_rows
 
 #: OpenDSS length unit code -> km per unit. Code 0 ("none") is read as km: OpenDSS only ever
@@ -35,12 +42,12 @@ _KM_PER_UNIT = {
     8: 1e-6,
 }
 
-#: OpenDSS load model -> (gridv2g model, note). 1, 2, 5 are exact; the rest are mapped.
+#: OpenDSS load model -> (gridv2g model, note). 1, 2, 4, 5 are exact; the rest are mapped.
 _LOAD_MODELS = {
     1: ("pq", None),
     2: ("z", None),
     3: ("pq", "model 3 (P constant, Q quadratic) mapped to constant PQ"),
-    4: ("z", "model 4 (exponential) mapped to constant Z"),
+    4: ("exp", None),
     5: ("i", None),
     6: ("pq", "model 6 (P constant, Q fixed) mapped to constant PQ"),
     7: ("pq", "model 7 (P constant, Q fixed impedance) mapped to constant PQ"),
@@ -104,6 +111,64 @@ def _nodes_str(nodes) -> str:
     return ".".join(str(int(n)) for n in nodes)
 
 
+def _terminal(order: list[int], n_cond: int, terminal: int) -> list[int]:
+    """All conductors' nodes of one terminal (0-based), from OpenDSS's flat NodeOrder."""
+    return list(order[terminal * n_cond : (terminal + 1) * n_cond])
+
+
+def _connection(
+    element: str, spec: str, conductors: list[int], phases: int, is_delta: bool, neutral: int
+) -> tuple[str, str, int]:
+    """Phase nodes, connection and neutral node of one terminal of a shunt element or winding.
+
+    ``conductors`` are the terminal's nodes in conductor order and ``neutral`` the node of the
+    wye neutral (0 = ground). OpenDSS allows node 0 anywhere; the tables keep phase nodes only:
+
+    - a 1-phase element between a phase and ground is a grounded wye on that phase, whether
+      written wye (``832.1.0``) or delta (``832.1.0`` with conn=delta): ground removes the
+      only entry in which the two differ;
+    - a 1-phase wye element whose neutral is another phase (``799.1.2``) keeps it as
+      ``neutral``: OpenDSS's antifloat admittance is not the same as for delta, so mapping
+      it to delta would move the floating nodes of a delta feeder;
+    - a 1-phase delta element spans its two nodes (``"1.2"``);
+    - node 0 on a phase conductor of any other element is not a connection the tables can
+      hold, and gives a FeederError naming the element.
+
+    ``element`` (``"load.x"``) and ``spec`` (its bus spec) only name it in errors; a reversed
+    winding (``0.2``) is refused for transformers, where the polarity matters.
+    """
+    where = f"{element} (bus {spec})"
+    if phases == 1:
+        a, b = conductors[0], conductors[1] if is_delta else neutral
+        if a == b:
+            raise FeederError(f"{where}: both ends on node {a}, the element is short-circuited")
+        if a == 0:
+            if element.startswith("transformer."):
+                raise FeederError(
+                    f"{where}: winding from ground to node {b}: reversed polarity is not "
+                    "supported, write the phase node first"
+                )
+            a, b = b, 0  # a load or capacitor does not care which end is which
+        if b == 0:
+            return str(a), "wye", 0
+        return (f"{a}.{b}", "delta", 0) if is_delta else (str(a), "wye", b)
+    nodes = conductors[:phases]
+    if 0 in nodes:
+        raise FeederError(
+            f"{where}: a phase conductor of this {phases}-phase element is on ground (node 0)"
+        )
+    if is_delta:
+        return _nodes_str(nodes), "delta", 0
+    if neutral in nodes:
+        raise FeederError(f"{where}: the wye neutral is on its own phase node {neutral}")
+    return _nodes_str(nodes), "wye", neutral
+
+
+def _wye_neutral(conductors: list[int], phases: int) -> int:
+    """Node of the neutral conductor that follows the phase conductors (0 if there is none)."""
+    return conductors[phases] if len(conductors) > phases else 0
+
+
 def from_opendss(
     master: str | Path,
     commands=(),
@@ -136,13 +201,20 @@ def from_opendss(
     OpenDSSError
         The file is missing or OpenDSS cannot compile it (OpenDSS's message, file and line).
     FeederError
-        The circuit is not a radial, connected feeder, or its data is inconsistent.
+        The circuit is not a radial, connected feeder, or its data is inconsistent; or an
+        element's connection has no place in the tables (a line or a multi-phase element with
+        a phase conductor on ground, a short-circuited element, a transformer winding from
+        ground to a phase): the message names the element and its bus spec.
     """
     master = compile_model(master, commands)
     dss = _dss()
     run_command("makebuslist")
     if solve:
         run_command("solve", source=master)
+    # OpenDSS computes the phase matrices of a line given by sequence impedances (r1 x1 r0 x0,
+    # as jumpers are) only when it builds the Y matrix: before a solve, Lines.RMatrix still
+    # holds the defaults. Building Y updates them without solving or moving any control.
+    dss.Solution.BuildYMatrix(1, 1)
     notes: list[str] = []
     source = _read_source(dss, notes)
     line, linecode, lcm = _read_lines(dss, notes)
@@ -161,14 +233,14 @@ def from_opendss(
             f"{len(removed)} bus(es) not connected to the source were left out, with the "
             f"elements on them: {', '.join(sorted(removed)[:20])}"
         )
-        line = line[line.from_bus.isin(bus.index) & line.to_bus.isin(bus.index)]
-        transformer = transformer[
-            transformer.from_bus.isin(bus.index) & transformer.to_bus.isin(bus.index)
-        ]
-        load = load[load.bus.isin(bus.index)]
-        capacitor = capacitor[capacitor.bus.isin(bus.index)]
-        linecode = linecode[linecode.index.isin(line.linecode)]
-        lcm = lcm[lcm.linecode.isin(linecode.index)]
+        kept = set(bus["name"])
+        line = _on_buses(line, kept, "from_bus", "to_bus")
+        transformer = _on_buses(transformer, kept, "from_bus", "to_bus")
+        load = _on_buses(load, kept, "bus")
+        capacitor = _on_buses(capacitor, kept, "bus")
+        if len(line):
+            linecode = linecode[linecode["name"].isin(line.linecode)]
+            lcm = lcm[lcm.linecode.isin(linecode["name"])]
     if notes:
         warnings.warn(
             f"from_opendss({master.name}): " + "; ".join(notes), GridV2GWarning, stacklevel=2
@@ -247,6 +319,11 @@ def _read_lines(dss, notes: list[str]):
         b1, b2 = dss.CktElement.BusNames()
         order = list(dss.CktElement.NodeOrder())
         n_cond = dss.CktElement.NumConductors()
+        if 0 in _terminal_nodes(order, n_cond, 0, n) + _terminal_nodes(order, n_cond, 1, n):
+            raise FeederError(
+                f"line.{name} (bus1={b1} bus2={b2}): a conductor is on ground (node 0); a "
+                "line must join phase nodes"
+            )
         open_terms = [t for t in (1, 2) if dss.CktElement.IsOpen(t, 0)]
         rows.append(
             {
@@ -295,11 +372,6 @@ def _dedup_code(base: str, mats, codes: dict, matrices: list) -> str:
     raise RuntimeError("too many distinct line codes")  # pragma: no cover
 
 
-def _winding_nodes(order, n_cond, terminal, phases, is_delta) -> list[int]:
-    n = 2 if (is_delta and phases == 1) else phases
-    return _terminal_nodes(order, n_cond, terminal, n)
-
-
 def _read_transformers(dss, notes: list[str]) -> pd.DataFrame:
     regulated = {}
     idx = dss.RegControls.First()
@@ -329,15 +401,26 @@ def _read_transformers(dss, notes: list[str]) -> pd.DataFrame:
                 "tap": dss.Transformers.Tap(),
                 "delta": bool(dss.Transformers.IsDelta()),
             }
+            conductors = _terminal(order, n_cond, w - 1)
+            wdg[w]["nodes"], wdg[w]["conn"], wdg[w]["neutral"] = _connection(
+                element,
+                buses[w - 1],
+                conductors,
+                phases,
+                wdg[w]["delta"],
+                _wye_neutral(conductors, phases),
+            )
         rows.append(
             {
                 "name": name,
                 "from_bus": _split_bus(buses[0])[0],
                 "to_bus": _split_bus(buses[1])[0],
-                "from_nodes": _nodes_str(_winding_nodes(order, n_cond, 0, phases, wdg[1]["delta"])),
-                "to_nodes": _nodes_str(_winding_nodes(order, n_cond, 1, phases, wdg[2]["delta"])),
-                "from_conn": "delta" if wdg[1]["delta"] else "wye",
-                "to_conn": "delta" if wdg[2]["delta"] else "wye",
+                "from_nodes": wdg[1]["nodes"],
+                "to_nodes": wdg[2]["nodes"],
+                "from_conn": wdg[1]["conn"],
+                "to_conn": wdg[2]["conn"],
+                "from_neutral": wdg[1]["neutral"],
+                "to_neutral": wdg[2]["neutral"],
                 "from_kv": wdg[1]["kv"],
                 "to_kv": wdg[2]["kv"],
                 "sn_kva": wdg[1]["kva"],
@@ -360,7 +443,7 @@ def _read_transformers(dss, notes: list[str]) -> pd.DataFrame:
 
 
 def _read_loads(dss, notes: list[str]) -> pd.DataFrame:
-    rows, mapped, floating = [], {}, []
+    rows, mapped = [], {}
     idx = dss.Loads.First()
     while idx > 0:
         name = dss.Loads.Name()
@@ -368,38 +451,45 @@ def _read_loads(dss, notes: list[str]) -> pd.DataFrame:
             idx = dss.Loads.Next()
             continue
         phases = dss.CktElement.NumPhases()
-        delta = bool(dss.Loads.IsDelta())
-        order = list(dss.CktElement.NodeOrder())
-        nodes = _winding_nodes(order, dss.CktElement.NumConductors(), 0, phases, delta)
-        if not delta and any(n != 0 for n in order[phases:]):
-            floating.append(name)
+        spec = dss.CktElement.BusNames()[0]
+        conductors = list(dss.CktElement.NodeOrder())  # one terminal
+        nodes, conn, neutral = _connection(
+            f"load.{name}",
+            spec,
+            conductors,
+            phases,
+            bool(dss.Loads.IsDelta()),
+            _wye_neutral(conductors, phases),
+        )
         model, note = _LOAD_MODELS.get(dss.Loads.Model(), ("pq", "unknown model"))
         if note:
             mapped.setdefault(note, []).append(name)
+        exponential = model == "exp"
         rows.append(
             {
                 "name": name,
-                "bus": _split_bus(dss.CktElement.BusNames()[0])[0],
-                "nodes": _nodes_str(nodes),
-                "conn": "delta" if delta else "wye",
+                "bus": _split_bus(spec)[0],
+                "nodes": nodes,
+                "conn": conn,
+                "neutral": neutral,
                 "model": model,
                 "vn_kv": dss.Loads.kV(),
                 "p_kw": dss.Loads.kW(),
                 "q_kvar": dss.Loads.kvar(),
                 "vmin_pu": dss.Loads.Vminpu(),
                 "vmax_pu": dss.Loads.Vmaxpu(),
+                "cvr_p": dss.Loads.CVRwatts() if exponential else np.nan,
+                "cvr_q": dss.Loads.CVRvars() if exponential else np.nan,
             }
         )
         idx = dss.Loads.Next()
     for note, names in mapped.items():
         notes.append(f"loads {names}: {note}")
-    if floating:
-        notes.append(f"wye loads with an ungrounded neutral read as grounded: {floating}")
     return pd.DataFrame(rows)
 
 
 def _read_capacitors(dss, notes: list[str]) -> pd.DataFrame:
-    rows = []
+    rows, series = [], []
     idx = dss.Capacitors.First()
     while idx > 0:
         name = dss.Capacitors.Name()
@@ -409,6 +499,17 @@ def _read_capacitors(dss, notes: list[str]) -> pd.DataFrame:
         phases = dss.CktElement.NumPhases()
         delta = bool(dss.Capacitors.IsDelta())
         order = list(dss.CktElement.NodeOrder())
+        specs = dss.CktElement.BusNames()
+        # a wye capacitor's second terminal is its star point: to be a shunt it must be on the
+        # same bus, every phase on one node (0 = grounded, the OpenDSS default)
+        star = set(order[phases:]) if not delta else {0}
+        if not delta and (_split_bus(specs[1])[0] != _split_bus(specs[0])[0] or len(star) != 1):
+            series.append(name)
+            idx = dss.Capacitors.Next()
+            continue
+        nodes, conn, neutral = _connection(
+            f"capacitor.{name}", specs[0], order, phases, delta, star.pop()
+        )
         states = list(dss.Capacitors.States())
         n_steps = max(len(states), 1)
         q_kvar = dss.Capacitors.kvar() * sum(states) / n_steps
@@ -417,16 +518,17 @@ def _read_capacitors(dss, notes: list[str]) -> pd.DataFrame:
         rows.append(
             {
                 "name": name,
-                "bus": _split_bus(dss.CktElement.BusNames()[0])[0],
-                "nodes": _nodes_str(
-                    _winding_nodes(order, dss.CktElement.NumConductors(), 0, phases, delta)
-                ),
-                "conn": "delta" if delta else "wye",
+                "bus": _split_bus(specs[0])[0],
+                "nodes": nodes,
+                "conn": conn,
+                "neutral": neutral,
                 "vn_kv": dss.Capacitors.kV(),
                 "q_kvar": q_kvar,
             }
         )
         idx = dss.Capacitors.Next()
+    if series:
+        notes.append(f"series capacitors (second terminal not a star point) left out: {series}")
     return pd.DataFrame(rows)
 
 
@@ -462,8 +564,8 @@ def _propagate_bases(bus: pd.DataFrame, source: pd.DataFrame, transformer: pd.Da
     ratio = {}
     for _, t in transformer.iterrows():
         ll = (
-            _winding_ll_factor(t.from_nodes, t.from_conn),
-            _winding_ll_factor(t.to_nodes, t.to_conn),
+            _winding_ll_factor(t.from_nodes, t.from_conn, t.from_neutral),
+            _winding_ll_factor(t.to_nodes, t.to_conn, t.to_neutral),
         )
         ratio[(t.from_bus, t.to_bus)] = (t.to_kv * ll[1]) / (t.from_kv * ll[0])
         ratio[(t.to_bus, t.from_bus)] = (t.from_kv * ll[0]) / (t.to_kv * ll[1])
@@ -491,10 +593,13 @@ def _propagate_bases(bus: pd.DataFrame, source: pd.DataFrame, transformer: pd.Da
     return known.fillna(src.vn_kv)
 
 
-def _winding_ll_factor(nodes: str, conn: str) -> float:
-    """Factor turning a winding kV into a line-to-line kV: sqrt(3) for 1-phase wye windings."""
+def _winding_ll_factor(nodes: str, conn: str, neutral: int) -> float:
+    """Factor turning a winding kV into a line-to-line kV: sqrt(3) for 1-phase grounded wye.
+
+    A 1-phase wye winding whose neutral is another phase is across two phases already.
+    """
     n = len(nodes.split("."))
-    return math.sqrt(3.0) if (conn == "wye" and n == 1) else 1.0
+    return math.sqrt(3.0) if (conn == "wye" and n == 1 and neutral == 0) else 1.0
 
 
 def _unrepresented(dss) -> list[str]:
@@ -508,6 +613,14 @@ def _unrepresented(dss) -> list[str]:
         f"{len(names)} {cls} element(s) not represented: {', '.join(names[:20])}"
         for cls, names in skipped.items()
     ]
+
+
+def _on_buses(df: pd.DataFrame, buses: set, *columns: str) -> pd.DataFrame:
+    """Rows of ``df`` whose bus columns are all in ``buses`` (an empty table stays as it is)."""
+    if df.empty:
+        return df
+    keep = np.logical_and.reduce([df[c].isin(buses).to_numpy() for c in columns])
+    return df[keep]
 
 
 def _drop_isolated(bus, source, line, transformer):

@@ -14,6 +14,10 @@ import numpy as np
 #: pandapower needs an ampacity; this stands for "unknown" (as in pandapower's own case33bw)
 UNLIMITED_KA = 99999.0
 
+#: reactance given to a purely resistive line (a jumper written ``r1=1e-3 x1=0`` as in IEEE 37):
+#: pandapower's DC initialisation divides by the reactance. 1e-9 ohm moves no result measurably.
+MIN_LINE_X_OHM = 1e-9
+
 
 def to_pandapower(balanced):
     """Build a ``pandapowerNet`` of a :class:`~gridv2g.feeders.BalancedFeeder`."""
@@ -35,7 +39,7 @@ def to_pandapower(balanced):
             to_buses=lines.to_bus.map(lookup).to_numpy(),
             length_km=1.0,
             r_ohm_per_km=lines.r_ohm.to_numpy(),
-            x_ohm_per_km=lines.x_ohm.to_numpy(),
+            x_ohm_per_km=np.maximum(lines.x_ohm.to_numpy(), MIN_LINE_X_OHM),
             c_nf_per_km=lines.c_nf.to_numpy(),
             max_i_ka=lines.max_i_ka.fillna(UNLIMITED_KA).to_numpy(),
             name=list(lines.index),

@@ -6,7 +6,15 @@ engineering units with the unit in the column name: kV, kW, kvar, kVA, ohm, nF, 
 Phase conventions follow OpenDSS: a node string such as ``"1.2.3"`` lists the phase nodes an
 element connects to, in conductor order (``"25r.1.3"`` in OpenDSS is bus ``25r``, nodes ``"1.3"``).
 Voltage ratings of loads, capacitors and transformer windings follow OpenDSS too: line-to-line
-for 2- and 3-phase elements and for delta elements, line-to-neutral for 1-phase wye elements.
+for 2- and 3-phase elements and for delta elements, line-to-neutral for 1-phase wye elements
+(the voltage across the element: line-to-line when its neutral is on a phase node).
+
+Node strings hold phase nodes only (positive integers); ground is node 0 and never written. A
+1-phase delta element lists the two nodes it spans (``"1.2"``). The neutral of a wye element is
+a separate column (``neutral``, ``from_neutral``, ``to_neutral``): 0 for grounded, else the node
+it is tied to, e.g. a single-phase regulator across phases A-B written ``bus1=799.1.2`` in
+OpenDSS is ``nodes="1"``, ``neutral=2`` (IEEE 37's open-delta bank). Exponential (CVR) loads,
+OpenDSS model 4, are ``model="exp"`` with the exponents ``cvr_p`` and ``cvr_q``.
 """
 
 from __future__ import annotations
@@ -51,25 +59,30 @@ LINE = {
 }
 
 #: load model: constant power, constant impedance, constant current magnitude (OpenDSS 1, 2, 5)
-LOAD_MODELS = ("pq", "z", "i")
+#: and exponential, P ~ V^cvr_p and Q ~ V^cvr_q (OpenDSS 4, CVRwatts and CVRvars)
+LOAD_MODELS = ("pq", "z", "i", "exp")
 CONNECTIONS = ("wye", "delta")
 
 LOAD = {
     "bus": (str, REQUIRED),
     "nodes": (str, REQUIRED),
     "conn": (str, "wye"),
+    "neutral": (int, 0),  # node the wye neutral is tied to, 0 = ground (0 for delta)
     "model": (str, "pq"),
     "vn_kv": (float, REQUIRED),  # rated voltage, OpenDSS convention (see module docstring)
     "p_kw": (float, REQUIRED),  # at rated voltage, all phases
     "q_kvar": (float, 0.0),
     "vmin_pu": (float, 0.95),  # OpenDSS turns the load into constant Z outside this band
     "vmax_pu": (float, 1.05),
+    "cvr_p": (float, np.nan),  # model "exp": P = p_kw (V/V_rated)^cvr_p; NaN for other models
+    "cvr_q": (float, np.nan),  # model "exp": Q = q_kvar (V/V_rated)^cvr_q
 }
 
 CAPACITOR = {
     "bus": (str, REQUIRED),
     "nodes": (str, REQUIRED),
     "conn": (str, "wye"),
+    "neutral": (int, 0),  # node the wye neutral is tied to, 0 = ground (0 for delta)
     "vn_kv": (float, REQUIRED),  # rated voltage
     "q_kvar": (float, REQUIRED),  # rated reactive power at vn_kv, all phases (injection)
 }
@@ -81,6 +94,8 @@ TRANSFORMER = {
     "to_nodes": (str, REQUIRED),
     "from_conn": (str, "wye"),
     "to_conn": (str, "wye"),
+    "from_neutral": (int, 0),  # node a wye winding's neutral is tied to, 0 = ground
+    "to_neutral": (int, 0),
     "from_kv": (float, REQUIRED),  # winding rated voltage
     "to_kv": (float, REQUIRED),
     "sn_kva": (float, REQUIRED),  # rating of the unit (all its phases)
