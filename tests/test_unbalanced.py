@@ -86,15 +86,15 @@ def test_block_is_the_numeric_lindist3flow(pm):
 
 def test_ieee123_nominal_plain_error_and_closed(pm):
     """(a) Nominal load, fixed taps. Plain LinDist3Flow against OpenDSS's reference: 4.5e-3 pu
-    (1.6e-2 at the floating delta secondary 610). Closed against OpenDSS on the exported
+    (7.2e-3 at the floating delta secondary 610). Closed against OpenDSS on the exported
     model: exact at the point (< 1e-9), losses within 0.01 %; the corrections of the nominal
-    point carried to +-10 % load keep the error below 2e-3 (1e-3 off bus 610)."""
+    point carried to +-10 % load keep the error below 1e-3 (measured 8e-4..9.5e-4)."""
     ref = _reference(pm)
     _, _, v = pm.power_flow()
     err = np.abs(np.sqrt(v[ref.node, 0]) - ref.v_pu.to_numpy())
     off610 = ref.bus.to_numpy() != "610"
     assert 3e-3 < err[off610].max() < 5e-3
-    assert err.max() < 0.02
+    assert err.max() < 0.008
 
     b = unbalanced(pm, 1, vmin_pu=0.5, vmax_pu=1.5)
     problem = cp.Problem(cp.Minimize(0), b.all_constraints())
@@ -108,7 +108,6 @@ def test_ieee123_nominal_plain_error_and_closed(pm):
     assert it.losses_opendss_kw.iloc[-1] == pytest.approx(95.2797, rel=1e-5)
 
     corr = {k: p.value.copy() for k, p in b.params.items()}
-    inner = pm.inner_nodes & (pm.node_bus != "610")
     for m in (0.9, 1.1):
         off = unbalanced(pm, 1, vmin_pu=0.5, vmax_pu=1.5, load_mult=m)
         for k, value in corr.items():
@@ -116,7 +115,7 @@ def test_ieee123_nominal_plain_error_and_closed(pm):
         cp.Problem(cp.Minimize(0), off.all_constraints()).solve(solver="CLARABEL")
         truth = replay.run(m)
         dv = np.abs(off.vm_pu() - truth.vm_model)
-        assert dv.max() < 2e-3 and dv[inner].max() < 1e-3
+        assert dv.max() < 1e-3
 
 
 def _ev_case():

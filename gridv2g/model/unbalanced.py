@@ -12,6 +12,8 @@ series impedance block ``z`` [pu] and period *t*:
 
     v_j - \tau_k^2 v_i = -(M_P P + M_Q Q)_k + (v^c_j - \tau_k^2 v^c_i)
 
+(with ``\tau^2 v_i`` mixing the three phases on a delta secondary, ``PhaseModel.Tv``)
+
     M_P = 2\,\mathrm{Re}(\bar\Gamma \circ z), \quad M_Q = 2\,\mathrm{Im}(\bar\Gamma \circ z),
     \quad \Gamma_{\phi\psi} = e^{j(\theta_\phi - \theta_\psi)}
 
@@ -23,12 +25,16 @@ series impedance block ``z`` [pu] and period *t*:
 
 **Closing corrections** (CVXPY Parameters, so a re-solve after an OpenDSS replay only sets
 values: DPP, no rebuild): ``v_corr`` (node x period, squared pu) is added to the linear model's
-voltage (``v = v^{lin} + v^c``), and ``p_loss``, ``q_loss`` (node x period, pu) are consumption
-added at the nodes: the losses LinDist3Flow neglects, attributed to the phase node each line or
-transformer phase feeds, and ``p_resid``, ``q_resid`` (source phase x period, pu) the
-residual the source delivers beyond the model (what the load linearizations miss), so that the
-substation power matches. :mod:`gridv2g.model.unbalanced_closing` sets them so that at the
-last solved point the model reproduces OpenDSS exactly; all zero gives plain LinDist3Flow.
+voltage (``v = v^{lin} + v^c``); ``p_loss``, ``q_loss`` (phase branch x period, pu) are the
+losses LinDist3Flow neglects, OpenDSS's per-phase losses of each line and transformer phase,
+consumed at the phase node the branch feeds (so the flows upstream carry them); ``p_resid``,
+``q_resid`` (source phase x period, pu) is the residual the source delivers beyond the model
+(what the load linearizations miss), so that the substation power matches.
+:mod:`gridv2g.model.unbalanced_closing` sets them so that at the last solved point the model
+reproduces OpenDSS exactly; all zero gives plain LinDist3Flow. The corrections are constants to
+the optimizer: marginal losses are not priced (a tangent ``l0 (1 + 2 S0 dS / |S0|^2)`` was
+tried: it under-estimates the convex losses away from ``S0``, even below zero, and the
+optimizer shifted load between periods to exploit it; closing then cycled).
 
 **Ampacity** (lines with ``max_i_a``): a phase current is ``|I| = |S| / |V_f|`` with ``S`` the
 phase's sending-end power (exact per phase), so the limit is the cone
@@ -68,7 +74,8 @@ class UnbalancedBlock:
 
     ``P``, ``Q`` (phase branch x period), ``v`` (phase node x period, squared voltage
     including the correction), ``p_sub``, ``q_sub`` (source phase x period, delivered by the
-    source); ``params``: ``v_corr``, ``p_loss``, ``q_loss`` (node x period), ``p_resid``,
+    source); ``params``: ``v_corr`` (node x period), ``p_loss``, ``q_loss`` (phase branch x
+    period), ``p_resid``,
     ``q_resid`` (source phase x period) and ``s_max``
     (limited branch x period, pu apparent-power cap of the ampacity cones); ``constraints``:
     named lists (``"phase-p_balance"``, ``"phase-q_balance"``, ``"branch-voltage_drop"``,
@@ -95,6 +102,8 @@ class UnbalancedBlock:
     v_source_pu: float = 1.0
     vmin_pu: np.ndarray | None = None
     vmax_pu: np.ndarray | None = None
+    loss_p: cp.Expression | None = None
+    loss_q: cp.Expression | None = None
 
     def all_constraints(self) -> list:
         return [c for group in self.constraints.values() for c in group]
@@ -111,9 +120,9 @@ class UnbalancedBlock:
 
     @property
     def losses_pu(self) -> cp.Expression:
-        """Active losses per period [pu]: the loss correction summed over nodes (zero in plain
+        """Active losses per period [pu]: the loss corrections summed (zero in plain
         LinDist3Flow, OpenDSS's losses at the last replayed point after closing)."""
-        return cp.sum(self.params["p_loss"], axis=0)
+        return cp.sum(self.loss_p, axis=0)
 
     def reset(self) -> None:
         """All corrections to zero (plain LinDist3Flow), ``s_max`` to ``I_max`` (1 pu voltage)."""
@@ -184,8 +193,8 @@ def unbalanced(
     q_sub = cp.Variable((ns, T), name="source-q")
     params = {
         "v_corr": cp.Parameter((nn, T), name="phase-v_corr"),
-        "p_loss": cp.Parameter((nn, T), name="phase-p_loss"),
-        "q_loss": cp.Parameter((nn, T), name="phase-q_loss"),
+        "p_loss": cp.Parameter((nb, T), name="branch-p_loss"),
+        "q_loss": cp.Parameter((nb, T), name="branch-q_loss"),
         "p_resid": cp.Parameter((ns, T), name="source-p_resid"),
         "q_resid": cp.Parameter((ns, T), name="source-q_resid"),
     }
@@ -193,9 +202,10 @@ def unbalanced(
     if len(limited):
         params["s_max"] = cp.Parameter((len(limited), T), nonneg=True, name="branch-s_max")
 
+    loss_p, loss_q = params["p_loss"], params["q_loss"]
     A = (pm.Ct - pm.Cf).tocsr()  # inflow - outflow at every node
     S = sp.csr_matrix((np.ones(ns), (pm.source_nodes, np.arange(ns))), shape=(nn, ns))
-    G = (pm.Ct.T - sp.diags(pm.tap2) @ pm.Cf.T).tocsr()  # v_t - tap^2 v_f per branch
+    G = (pm.Ct.T - pm.Tv @ pm.Cf.T).tocsr()  # v_t - tap^2 v_f per branch
     # feeder loads: Wp (c0 m) constant plus Wp (c1 m * (U v)), linear in v
     load_v = cp.multiply(pm.c1[:, None] * mult, pm.U @ v)
     g0 = pm.c0[:, None] * mult
@@ -203,11 +213,11 @@ def unbalanced(
     cons: dict[str, list] = {}
     cons["phase-p_balance"] = [
         A @ P + S @ (p_sub - params["p_resid"])
-        == p_demand + pm.Wp @ g0 + pm.Wp @ load_v + params["p_loss"]
+        == p_demand + pm.Wp @ g0 + pm.Wp @ load_v + pm.Ct @ loss_p
     ]
     cons["phase-q_balance"] = [
         A @ Q + S @ (q_sub - params["q_resid"])
-        == q_demand + pm.Wq @ g0 + pm.Wq @ load_v + params["q_loss"]
+        == q_demand + pm.Wq @ g0 + pm.Wq @ load_v + pm.Ct @ loss_q
     ]
     cons["branch-voltage_drop"] = [G @ v == G @ params["v_corr"] - (pm.MP @ P + pm.MQ @ Q)]
     cons["phase-v_source"] = [v[pm.source_nodes, :] == vs**2 + params["v_corr"][pm.source_nodes, :]]
@@ -260,6 +270,8 @@ def unbalanced(
         v_source_pu=vs,
         vmin_pu=vmin,
         vmax_pu=vmax,
+        loss_p=loss_p,
+        loss_q=loss_q,
     )
     block.reset()
     return block

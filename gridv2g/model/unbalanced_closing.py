@@ -64,7 +64,8 @@ class ReplayResult:
 
     ``vm_node`` (OpenDSS node x T) [pu] over every node of the full feeder (``node_names``,
     ``node_model``: the model node each maps to, -1 for none); ``vm_model`` (model node x T);
-    ``p_loss``, ``q_loss`` (model node x T) [pu] per-phase element losses at the fed node;
+    ``p_loss``, ``q_loss`` (phase branch x T) [pu] per-phase losses of lines and transformers
+    (contracted switches' losses are left to the source residual);
     ``p_src``, ``q_src`` (source phase x T) [pu]; ``losses_kw``, ``substation_kw`` (T);
     ``i_branch_a`` (rated phase branch x T) [A]; ``seconds``.
     """
@@ -147,12 +148,10 @@ class OpenDSSPhaseReplay:
         self.model_pick[self.node_model[idx]] = idx
         if (self.model_pick < 0).any():
             raise GridV2GError("OpenDSS model lacks phase nodes of the phase model")
-        # elements whose per-phase losses feed a model node: element name -> to-nodes by
-        # conductor (phase branches are in conductor order per element)
-        el = pd.DataFrame({"element": pm.branch_element, "t": pm.t})
-        self.loss_elements = [
-            (name, g.t.to_numpy()) for name, g in el.groupby("element", sort=False)
-        ]
+        # per-phase losses of every element: element name -> its phase branches in conductor
+        # order (as the phase model lists them)
+        el = pd.Series(np.arange(pm.nb)).groupby(pm.branch_element, sort=False)
+        self.loss_elements = [(name, g.to_numpy()) for name, g in el]
         dss.Vsources.First()
         self.source_element = "Vsource." + dss.Vsources.Name()
         lim = np.flatnonzero(np.isfinite(pm.i_max_pu))
@@ -191,8 +190,8 @@ class OpenDSSPhaseReplay:
         q_dev = np.zeros((n_dev, T)) if q_dev_kvar is None else np.asarray(q_dev_kvar, float)
         n_all = len(self.node_names)
         vm = np.empty((n_all, T))
-        p_loss = np.zeros((pm.nn, T))
-        q_loss = np.zeros((pm.nn, T))
+        p_loss = np.zeros((pm.nb, T))
+        q_loss = np.zeros((pm.nb, T))
         ns = len(pm.source_nodes)
         p_src, q_src = np.zeros((ns, T)), np.zeros((ns, T))
         losses, sub = np.zeros(T), np.zeros(T)
@@ -214,11 +213,11 @@ class OpenDSSPhaseReplay:
                 raise ClosingError(f"OpenDSS did not converge at period {k}")
             volts = np.asarray(dss.Circuit.AllBusVolts()).reshape(-1, 2)
             vm[:, k] = np.hypot(volts[:, 0], volts[:, 1]) / self.base_v
-            for element, to_nodes in self.loss_elements:
+            for element, branches in self.loss_elements:
                 dss.Circuit.SetActiveElement(element)
-                ph = np.asarray(dss.CktElement.PhaseLosses()).reshape(-1, 2)[: len(to_nodes)]
-                p_loss[to_nodes, k] += ph[:, 0]
-                q_loss[to_nodes, k] += ph[:, 1]
+                ph = np.asarray(dss.CktElement.PhaseLosses()).reshape(-1, 2)[: len(branches)]
+                p_loss[branches, k] = ph[:, 0]
+                q_loss[branches, k] = ph[:, 1]
             dss.Circuit.SetActiveElement(self.source_element)
             pw = np.asarray(dss.CktElement.Powers()).reshape(-1, 2)[:ns]
             p_src[:, k], q_src[:, k] = -pw[:, 0], -pw[:, 1]
@@ -268,9 +267,9 @@ def corrections(block: UnbalancedBlock, replay: ReplayResult, p_ext=None, q_ext=
     q_ext = value_of(block.q_demand, shape) if q_ext is None else q_ext
     v_dss = replay.vm_model**2
     p_load, q_load = pm.injections(v_dss, block.load_mult)
-    p_loss, q_loss = replay.p_loss.copy(), replay.q_loss.copy()
-    p_node = p_ext + p_load + p_loss
-    q_node = q_ext + q_load + q_loss
+    lp, lq = replay.p_loss, replay.q_loss
+    p_node = p_ext + p_load + pm.Ct @ lp
+    q_node = q_ext + q_load + pm.Ct @ lq
     P, Q, v_lin = pm.lindist(p_node, q_node, block.v_source_pu)
     src = pm.source_nodes
     # what the model's source delivers: outflow of the source nodes plus their own demand
@@ -278,11 +277,10 @@ def corrections(block: UnbalancedBlock, replay: ReplayResult, p_ext=None, q_ext=
     q_sub = (pm.Cf - pm.Ct)[src] @ Q + q_node[src]
     out = {
         "v_corr": v_dss - v_lin,
-        "p_loss": p_loss,
-        "q_loss": q_loss,
         "p_resid": replay.p_src - p_sub,
         "q_resid": replay.q_src - q_sub,
     }
+    out["p_loss"], out["q_loss"] = lp, lq
     if "s_max" in block.params:
         lim = block.limited
         vf = replay.vm_model[pm.f[lim]]
