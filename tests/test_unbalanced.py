@@ -215,3 +215,22 @@ def test_elastic_slacks_measure_infeasibility(pm):
     assert problem.status == "optimal"
     assert b.slacks["v_min"].value.max() > 1e-3  # phase A at bus 65 sits near 0.99 pu
     assert set(b.constraints) >= {"phase-p_balance", "branch-voltage_drop", "phase-v_min"}
+
+
+def test_ieee33_through_the_grid_interface():
+    """The interface on a feeder without transformers or capacitors (IEEE 33, 3-phase wye
+    loads): plain LinDist3Flow within 3e-3 pu of OpenDSS, exact after one correction."""
+    from gridv2g.model.unbalanced import UnbalancedGrid, block_tables
+
+    grid = UnbalancedGrid(g.feeders.ieee33())
+    dm = grid.connect(["18"], phases=["1.2.3"])
+    p_dev = np.array([[0.3, 0.0]])  # 300 kW, then nothing
+    b = grid.block(2, dm.p(p_dev, 0 * p_dev), dm.q(p_dev, 0 * p_dev), 0.5, 1.5)
+    problem = cp.Problem(cp.Minimize(0), b.all_constraints())
+    report = grid.close(problem, b, grid.replay(dm), p_dev=p_dev)
+    it = report.iterations
+    assert report.converged and len(it) == 2
+    assert 1e-3 < it.model_error_pu.iloc[0] < 5e-3 and it.model_error_pu.iloc[-1] < 1e-9
+    tables = block_tables(b)
+    assert tables["res_source"].losses_kw.iloc[1] == pytest.approx(202.677, rel=1e-5)
+    assert len(tables["res_phase"]) == 2 * 99

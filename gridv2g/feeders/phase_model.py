@@ -438,15 +438,15 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
     flip = (fb.map(depth) > tb.map(depth)).to_numpy()
     lp["f_bus"] = np.where(flip, tb, fb)
     lp["t_bus"] = np.where(flip, fb, tb)
-    lp["element"] = "line." + lp["name"]
+    lp["element"] = "line." + lp["name"].astype(str)
     # --- transformer phase branches
     tp = _explode_nodes(trafo, "from_nodes")
-    tp = tp.merge(trafo, left_on="name", right_index=True)
+    tp = tp.merge(trafo, left_on="name", right_index=True).reset_index(drop=True)
     tfb, ttb = tp.from_bus.map(bus_map), tp.to_bus.map(bus_map)
     if (tfb.map(depth) > ttb.map(depth)).any():
         raise FeederError("a transformer fed from its to-side is not supported")
     tp["f_bus"], tp["t_bus"] = tfb, ttb
-    tp["element"] = "transformer." + tp["name"]
+    tp["element"] = "transformer." + tp["name"].astype(str)
 
     n_l, n_t = len(lp), len(tp)
     f = node_of(np.concatenate([lp.f_bus, tp.f_bus]), np.concatenate([lp.phase, tp.phase]))

@@ -91,7 +91,7 @@ class OpenDSSPhaseReplay:
 
     OpenDSS keeps one circuit per process: another compile (e.g. a second replay object, or
     :func:`gridv2g.validation_opendss.validate_opendss`) replaces it; :meth:`run` recompiles
-    when it is not the active circuit any more.
+    when its marker (a 0 kW load named after this object) is not in the active circuit.
     """
 
     def __init__(
@@ -110,6 +110,11 @@ class OpenDSSPhaseReplay:
         self.extra = []
         if v_source_pu is not None:
             self.extra.append(f"Vsource.source.pu={float(v_source_pu):.12g}")
+        # a 0 kW constant-power load: draws nothing, marks the circuit as this object's
+        self.marker = f"gv2g_replay_{id(self):x}"
+        self.extra.append(
+            f"New Load.{self.marker} bus1={pm.feeder.source_bus}.1 phases=1 kw=0 kvar=0 model=1"
+        )
         if devices is not None:
             for k, (bus, nodes, conn) in enumerate(
                 zip(devices.buses, devices.nodes, devices.conn, strict=True)
@@ -124,7 +129,6 @@ class OpenDSSPhaseReplay:
         compile_model(self.master, self.extra)
         run_command("set tolerance=1e-10")
         run_command("set maxiterations=100")
-        self.circuit = dss.Circuit.Name()
         pm = self.pm
         names = [n.lower() for n in dss.Circuit.AllNodeNames()]
         base = {}
@@ -167,7 +171,7 @@ class OpenDSSPhaseReplay:
         from gridv2g.feeders.opendss_import import _dss
 
         dss = _dss()
-        if dss.Circuit.Name() != self.circuit or dss.Loads.Count() == 0:
+        if dss.Circuit.SetActiveElement(f"Load.{self.marker}") < 0:
             self._compile()
         pm = self.pm
         if periods is None:
