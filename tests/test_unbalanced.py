@@ -152,6 +152,7 @@ def test_ev_lateral_closed_plan_holds_in_opendss_balanced_does_not(feeder, pm):
     assert it.violation_pu.iloc[-1] <= 1e-6
     assert report.replay.vm_node.shape[1] == T
     assert it.model_error_pu.iloc[-1] < 1e-4
+    assert report.node_error_pu.max() == it.model_error_pu.iloc[-1]
     assert abs(it.losses_error_percent.iloc[-1]) < 1.0
     assert np.sum(ev.value) * h * sb == pytest.approx(EV_KWH, rel=1e-6)
 

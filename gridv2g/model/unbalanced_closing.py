@@ -305,13 +305,15 @@ class ClosingReport:
     solved point, before the correction), ``losses_error_percent`` (model vs OpenDSS energy
     losses), ``vmin_opendss_pu``, ``vmax_opendss_pu``, ``ampacity_violation_a``);
     ``converged``; ``ignore_dpp`` (whether the solves recompiled); ``replay``: the final
-    :class:`ReplayResult`; ``summary``.
+    :class:`ReplayResult`; ``node_error_pu``: per model node ("bus.phase"), the largest
+    |V_model - V_opendss| over the periods at the returned plan; ``summary``.
     """
 
     iterations: pd.DataFrame
     converged: bool
     ignore_dpp: bool
     replay: ReplayResult
+    node_error_pu: pd.Series
     summary: dict = field(default_factory=dict)
 
 
@@ -378,6 +380,7 @@ def close(
         viol = limit_violation(block, rep)
         vm_model = block.vm_pu()
         err = np.abs(vm_model - rep.vm_model)
+        node_error = pd.Series(err.max(axis=1), index=pm.node_names, name="error_pu")
         loss_model = float(np.sum(block.losses_pu.value)) * sb
         loss_dss = float(rep.losses_kw.sum())
         amp = (rep.i_branch_a - (pm.i_max_pu * pm.i_base_a)[replay.limited][:, None]).clip(0)
@@ -427,7 +430,12 @@ def close(
             f"{abs(rows[-1]['objective'] - rows[-2]['objective']) if len(rows) > 1 else 0:.3g}"
         )
     return ClosingReport(
-        iterations=table, converged=converged, ignore_dpp=ignore_dpp, replay=rep, summary=summary
+        iterations=table,
+        converged=converged,
+        ignore_dpp=ignore_dpp,
+        replay=rep,
+        node_error_pu=node_error,
+        summary=summary,
     )
 
 
