@@ -14,7 +14,7 @@ from conftest import DATA
 import gridv2g as g
 from gridv2g.feeders.phase_model import build_phase_model
 from gridv2g.model.unbalanced import unbalanced
-from gridv2g.model.unbalanced_closing import OpenDSSPhaseReplay, close
+from gridv2g.model.unbalanced_closing import ClosingError, OpenDSSPhaseReplay, close
 from gridv2g.profiles import Horizon, price_shape, standard_shape
 
 #: the EV case of test (b): 100 EVs x 7 kW aggregated on bus 114 (phase a, end of the 1-phase
@@ -235,3 +235,20 @@ def test_ieee33_through_the_grid_interface():
     tables = block_tables(b)
     assert tables["res_source"].losses_kw.iloc[1] == pytest.approx(202.677, rel=1e-5)
     assert len(tables["res_phase"]) == 2 * 99
+
+
+def test_closing_reports_non_convergence(pm):
+    """Phase A of bus 65 is 0.9897 pu in plain LinDist3Flow, 0.9858 in OpenDSS: a 0.988 limit
+    passes the model and fails the replay."""
+    b = unbalanced(pm, 1, vmin_pu=pm.node_values({"65": 0.988}, 0.9), vmax_pu=1.1)
+    assert b.vmin_pu[pm.node_index(["65"], [1])] == 0.988
+    problem = cp.Problem(cp.Minimize(0), b.all_constraints())
+    with pytest.raises(ClosingError, match="not converged in 1 solves"):
+        close(problem, b, OpenDSSPhaseReplay(pm), max_iter=1)
+    b.reset()  # the failed loop left the corrections of its replay
+    report = close(problem, b, OpenDSSPhaseReplay(pm), max_iter=1, raise_on_failure=False)
+    assert not report.converged and report.summary["iterations"] == 1
+    assert report.summary["violation_pu"] == pytest.approx(0.988 - 0.985798, abs=1e-5)
+    # with the corrections, the model knows the limit cannot be met: infeasible, said so
+    with pytest.raises(ClosingError, match="infeasible"):
+        close(problem, b, OpenDSSPhaseReplay(pm))

@@ -210,6 +210,15 @@ class PhaseModel:
             raise FeederError(f"no phase node {bad[:5]} in feeder '{self.name}'")
         return idx
 
+    def node_values(self, per_bus, default: float) -> np.ndarray:
+        """Per-node array (length ``nn``) from per-bus values (dict or Series keyed by feeder
+        bus, e.g. voltage limits ``{bus: vmin}``); contracted buses map to their math bus,
+        nodes of buses not given get ``default``."""
+        out = np.full(self.nn, float(default))
+        for bus, value in dict(per_bus).items():
+            out[self.node_bus == self.bus_map[str(bus)]] = float(value)
+        return out
+
     # ------------------------------------------------------------------ devices
     def connect(self, buses, phases=None, conn=None) -> DeviceMap:
         """Map devices on feeder buses onto phase nodes.
