@@ -147,7 +147,7 @@ def test_ev_lateral_closed_plan_holds_in_opendss_balanced_does_not(feeder, pm):
     problem = cp.Problem(cp.Minimize(price @ b.p_sub_total * h * sb), cons)
     report = close(problem, b, OpenDSSPhaseReplay(pm, dm), p_dev=ev)
     it = report.iterations
-    assert report.converged and len(it) <= 15
+    assert report.converged and len(it) <= 15 and not report.ignore_dpp
     assert it.violation_pu.iloc[0] > 0.01  # plain LinDist3Flow's plan violates
     assert it.violation_pu.iloc[-1] <= 1e-6
     assert report.replay.vm_node.shape[1] == T
@@ -201,7 +201,7 @@ def test_ampacity_from_opendss_currents(feeder):
     problem = cp.Problem(cp.Minimize(price @ b.p_sub_total * h * sb), cons)
     replay = OpenDSSPhaseReplay(pm, dm)
     report = close(problem, b, replay, p_dev=ev)
-    assert report.converged
+    assert report.converged and report.ignore_dpp  # the cones make DPP compilation slow
     assert report.iterations.ampacity_violation_a.iloc[0] > 1.0
     assert report.replay.i_branch_a.max() <= 130.0 + 1e-6
     assert report.replay.i_branch_a.max() > 129.0  # binding

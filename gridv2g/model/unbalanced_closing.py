@@ -363,7 +363,7 @@ def close(
     pm, T, sb = block.model, block.periods, block.model.s_base_kva
     n_dev = 0 if replay.devices is None else len(replay.devices.buses)
     if ignore_dpp is None:
-        ignore_dpp = any(isinstance(c, cp.constraints.SOC) for c in problem.constraints)
+        ignore_dpp = has_cone(problem)
     rows = []
     prev_obj = None
     converged = False
@@ -436,6 +436,22 @@ def close(
         replay=rep,
         node_error_pu=node_error,
         summary=summary,
+    )
+
+
+def has_cone(problem: cp.Problem) -> bool:
+    """Whether ``problem`` holds a constraint that is not linear (a ``cp.SOC``, or a norm or
+    other convex atom that CVXPY turns into a cone)."""
+    linear = (
+        cp.constraints.Equality,
+        cp.constraints.Inequality,
+        cp.constraints.Zero,
+        cp.constraints.NonNeg,
+        cp.constraints.NonPos,
+    )
+    return not all(
+        isinstance(c, linear) and all(arg.is_affine() for arg in c.args)
+        for c in problem.constraints
     )
 
 
