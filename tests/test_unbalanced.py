@@ -82,6 +82,17 @@ def test_block_is_the_numeric_lindist3flow(pm):
     P, _, v = pm.power_flow(load_mult=mult)
     assert np.abs(b.v.value - v).max() < 1e-8
     assert np.abs(b.P.value - P).max() < 1e-8
+    # the base load as a Parameter: a DPP re-solve with new profiles, no rebuild
+    profile = cp.Parameter((1, T), nonneg=True)
+    ones = np.ones((pm.n_loads, 1))
+    bp = unbalanced(pm, T, vmin_pu=0.5, vmax_pu=1.5, load_mult=ones @ profile)
+    problem = cp.Problem(cp.Minimize(cp.sum(bp.p_sub_total)), bp.all_constraints())
+    assert problem.is_dpp()
+    for levels in ([0.8, 1.0, 1.2], [1.1, 0.7, 0.9]):
+        profile.value = np.array([levels])
+        problem.solve(solver="CLARABEL")
+        _, _, v = pm.power_flow(load_mult=np.tile(levels, (pm.n_loads, 1)))
+        assert np.abs(bp.v.value - v).max() < 1e-8
 
 
 def test_ieee123_nominal_plain_error_and_closed(pm):

@@ -287,6 +287,14 @@ class PhaseModel:
         out[own] = m[self.entry_load[own]]
         return out
 
+    def entry_load_matrix(self) -> sp.csr_matrix:
+        """(entry x load) selector: row e is 1 at the load owning entry e (0 rows for
+        capacitors and line shunts); ``entry_mult = S @ load_mult + (capacitor/shunt rows)``."""
+        own = np.flatnonzero(self.entry_load >= 0)
+        return sp.csr_matrix(
+            (np.ones(len(own)), (own, self.entry_load[own])), shape=(self.ne, self.n_loads)
+        )
+
     def injections(self, v: np.ndarray, load_mult=None) -> tuple[np.ndarray, np.ndarray]:
         """Consumption ``(p, q)`` [pu] per node and period of the feeder's loads, capacitors and
         line charging at squared voltages ``v`` (node x T)."""

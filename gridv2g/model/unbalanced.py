@@ -82,7 +82,8 @@ class UnbalancedBlock:
     ``"phase-v_source"``, ``"phase-v_min"``, ``"phase-v_max"``, ``"branch-ampacity"``);
     ``slacks`` (elastic: ``v_min``, ``v_max`` in squared pu, ``ampacity`` in pu current);
     ``limited``: indices of the rated phase branches; ``p_demand``, ``q_demand``: the net demand
-    expressions given (node x period); ``load_mult`` (load x period).
+    expressions given (node x period); ``load_mult`` (load x period, as given: array, scalar,
+    ``None`` or a Parameter; :meth:`load_mult_value` gives the numbers).
     """
 
     model: PhaseModel
@@ -98,7 +99,7 @@ class UnbalancedBlock:
     limited: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     p_demand: object = None
     q_demand: object = None
-    load_mult: np.ndarray | None = None
+    load_mult: object = None
     v_source_pu: float = 1.0
     vmin_pu: np.ndarray | None = None
     vmax_pu: np.ndarray | None = None
@@ -131,6 +132,12 @@ class UnbalancedBlock:
         if "s_max" in self.params:
             cap = self.model.i_max_pu[self.limited][:, None]
             self.params["s_max"].value = np.repeat(cap, self.periods, axis=1)
+
+    def load_mult_value(self) -> np.ndarray:
+        """Numeric (load x period) multipliers of the feeder's loads."""
+        m = self.load_mult
+        m = 1.0 if m is None else m.value if isinstance(m, cp.Expression) else m
+        return np.broadcast_to(np.asarray(m, dtype=float), (self.model.n_loads, self.periods))
 
     def vm_pu(self) -> np.ndarray:
         """Solved phase voltage magnitudes (node x period) [pu]."""
@@ -176,14 +183,26 @@ def unbalanced(
     elastic
         Non-negative slacks on the voltage and ampacity limits (``block.slacks``).
     load_mult
-        Multipliers of the feeder's nominal loads, (load x T) array or scalar (default 1).
+        Multipliers of the feeder's nominal loads, (load x T) array or scalar (default 1), or a
+        (load x T) Parameter / parameter-affine expression (e.g. ``L @ profile`` with ``L``
+        mapping loads to profiles) so a re-solve can change the base load without rebuild.
     """
     T, nn, nb = periods, pm.nn, pm.nb
     vs = pm.source_vm_pu if v_source_pu is None else float(v_source_pu)
     zeros = np.zeros((nn, T))
     p_demand = zeros if p_demand is None else p_demand
     q_demand = zeros if q_demand is None else q_demand
-    mult = pm.entry_mult(load_mult, T)  # (entry x T) constants
+    if isinstance(load_mult, cp.Expression):
+        # a Parameter (or parameter-affine expression) of load multipliers: the loads'
+        # entries follow it, capacitors and line shunts keep 1 (DPP: parameter x variable)
+        rest = (pm.entry_load < 0).astype(float)[:, None] @ np.ones((1, T))
+        mult = pm.entry_load_matrix() @ load_mult + rest
+        c1 = cp.multiply(pm.c1[:, None] @ np.ones((1, T)), mult)
+        g0 = cp.multiply(pm.c0[:, None] @ np.ones((1, T)), mult)
+    else:
+        mult = pm.entry_mult(load_mult, T)  # (entry x T) constants
+        c1 = pm.c1[:, None] * mult
+        g0 = pm.c0[:, None] * mult
 
     P = cp.Variable((nb, T), name="branch-p")
     Q = cp.Variable((nb, T), name="branch-q")
@@ -207,8 +226,7 @@ def unbalanced(
     S = sp.csr_matrix((np.ones(ns), (pm.source_nodes, np.arange(ns))), shape=(nn, ns))
     G = (pm.Ct.T - pm.Tv @ pm.Cf.T).tocsr()  # v_t - tap^2 v_f per branch
     # feeder loads: Wp (c0 m) constant plus Wp (c1 m * (U v)), linear in v
-    load_v = cp.multiply(pm.c1[:, None] * mult, pm.U @ v)
-    g0 = pm.c0[:, None] * mult
+    load_v = cp.multiply(c1, pm.U @ v)
 
     cons: dict[str, list] = {}
     cons["phase-p_balance"] = [
@@ -266,7 +284,7 @@ def unbalanced(
         limited=limited,
         p_demand=p_demand,
         q_demand=q_demand,
-        load_mult=None if load_mult is None else np.asarray(load_mult, dtype=float),
+        load_mult=load_mult,
         v_source_pu=vs,
         vmin_pu=vmin,
         vmax_pu=vmax,

@@ -270,7 +270,7 @@ def corrections(block: UnbalancedBlock, replay: ReplayResult, p_ext=None, q_ext=
     p_ext = value_of(block.p_demand, shape) if p_ext is None else p_ext
     q_ext = value_of(block.q_demand, shape) if q_ext is None else q_ext
     v_dss = replay.vm_model**2
-    p_load, q_load = pm.injections(v_dss, block.load_mult)
+    p_load, q_load = pm.injections(v_dss, block.load_mult_value())
     lp, lq = replay.p_loss, replay.q_loss
     p_node = p_ext + p_load + pm.Ct @ lp
     q_node = q_ext + q_load + pm.Ct @ lq
@@ -376,7 +376,7 @@ def close(
             raise ClosingError(f"iteration {it}: the model is {problem.status}")
         pd_kw = value_of(p_dev, (n_dev, T)) * sb
         qd_kvar = value_of(q_dev, (n_dev, T)) * sb
-        rep = replay.run(block.load_mult, pd_kw, qd_kvar, periods=T)
+        rep = replay.run(block.load_mult_value(), pd_kw, qd_kvar, periods=T)
         viol = limit_violation(block, rep)
         vm_model = block.vm_pu()
         err = np.abs(vm_model - rep.vm_model)
