@@ -7,17 +7,16 @@ phase angles taken as nominal. For every phase branch ``k = (i -> j)`` of an ele
 series impedance block ``z`` [pu] and period *t*:
 
 .. math::
-    \sum_{k \in in(n)} P_k - \sum_{k \in out(n)} P_k + p^{sub}_n
-        = p^d_n + p^{load}_n(v) + \hat p^{loss}_n
+    \sum_{k \in in(n)} P_k - \sum_{k \in out(n)} P_k + (p^{sub}_n - p^{res}_n)
+        = p^d_n + p^{load}_n(v) + \sum_{k \in in(n)} l^p_k
 
     v_j - \tau_k^2 v_i = -(M_P P + M_Q Q)_k + (v^c_j - \tau_k^2 v^c_i)
-
-(with ``\tau^2 v_i`` mixing the three phases on a delta secondary, ``PhaseModel.Tv``)
 
     M_P = 2\,\mathrm{Re}(\bar\Gamma \circ z), \quad M_Q = 2\,\mathrm{Im}(\bar\Gamma \circ z),
     \quad \Gamma_{\phi\psi} = e^{j(\theta_\phi - \theta_\psi)}
 
-(the same for ``Q`` with ``q`` terms), ``p^{sub}`` only on the source's phase nodes,
+(the same for ``Q`` with ``q`` terms; ``\tau_k^2 v_i`` mixes the three phases on a delta
+secondary, ``PhaseModel.Tv``), ``p^{sub}`` only on the source's phase nodes,
 ``v = v_s^2 + v^c`` there, and ``v_{min}^2 <= v <= v_{max}^2`` on every other phase node.
 ``p^{load}(v)`` are the feeder's own loads, capacitors and line charging, linear in ``v``
 (:class:`~gridv2g.feeders.phase_model.PhaseModel`: constant Z exact, constant I tangent at
@@ -47,10 +46,10 @@ correction values costs 0.26 s on IEEE 123 x 96 (first solve with compilation 0.
 second-order cone in the problem (the ampacity cones here, or station and DER capability cones
 of a co-optimization) CVXPY 1.9's conic formatting of a DPP problem multiplies a matrix with
 ``(variables + 1) x (parameter entries + 1)`` columns: 5.9 s to compile IEEE 123 x 24 with one
-rated line, and the memory grows with that product (the corrections hold 5 x nodes x periods
-entries). :func:`gridv2g.model.unbalanced_closing.close` then solves with ``ignore_dpp=True``:
-the problem is still built once, CVXPY recompiles it with the current Parameter values
-(0.35-0.55 s per solve on IEEE 123 x 96).
+rated line, and the memory grows with that product (the corrections hold about 3 x phase
+nodes x periods entries). :func:`gridv2g.model.unbalanced_closing.close` then solves with
+``ignore_dpp=True``: the problem is still built once, CVXPY recompiles it with the current
+Parameter values (0.35-0.55 s per solve on IEEE 123 x 96).
 
 All constraints are matrix expressions over (phase branch x period) or (phase node x period):
 no Python loop over buses, branches or periods.
