@@ -143,7 +143,7 @@ def balanced_ev(feeder, periods: int) -> dict:
         "periods_violating": int((viol > 1e-6).groupby(level="time").any().sum()),
         "max_violation_pu": float(viol.max()),
         "vmin_opendss_pu": float(vm.min()),
-        "vmin_at": str(vm.idxmin()[1:]),
+        "vmin_at": "{}.{}".format(*vm.idxmin()[1:]),
         "ev_kw": [round(float(x), 2) for x in co.stations.p.value[0] * data.s_base_kva],
     }
 

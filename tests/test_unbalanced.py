@@ -14,7 +14,7 @@ from conftest import DATA
 import gridv2g as g
 from gridv2g.feeders.phase_model import build_phase_model
 from gridv2g.model.unbalanced import unbalanced
-from gridv2g.model.unbalanced_closing import OpenDSSPhaseReplay, close
+from gridv2g.model.unbalanced_closing import ClosingError, OpenDSSPhaseReplay, close
 from gridv2g.profiles import Horizon, price_shape, standard_shape
 
 #: the EV case of test (b): 100 EVs x 7 kW aggregated on bus 114 (phase a, end of the 1-phase
@@ -82,19 +82,30 @@ def test_block_is_the_numeric_lindist3flow(pm):
     P, _, v = pm.power_flow(load_mult=mult)
     assert np.abs(b.v.value - v).max() < 1e-8
     assert np.abs(b.P.value - P).max() < 1e-8
+    # the base load as a Parameter: a DPP re-solve with new profiles, no rebuild
+    profile = cp.Parameter((1, T), nonneg=True)
+    ones = np.ones((pm.n_loads, 1))
+    bp = unbalanced(pm, T, vmin_pu=0.5, vmax_pu=1.5, load_mult=ones @ profile)
+    problem = cp.Problem(cp.Minimize(cp.sum(bp.p_sub_total)), bp.all_constraints())
+    assert problem.is_dpp()
+    for levels in ([0.8, 1.0, 1.2], [1.1, 0.7, 0.9]):
+        profile.value = np.array([levels])
+        problem.solve(solver="CLARABEL")
+        _, _, v = pm.power_flow(load_mult=np.tile(levels, (pm.n_loads, 1)))
+        assert np.abs(bp.v.value - v).max() < 1e-8
 
 
 def test_ieee123_nominal_plain_error_and_closed(pm):
     """(a) Nominal load, fixed taps. Plain LinDist3Flow against OpenDSS's reference: 4.5e-3 pu
-    (1.6e-2 at the floating delta secondary 610). Closed against OpenDSS on the exported
+    (7.2e-3 at the floating delta secondary 610). Closed against OpenDSS on the exported
     model: exact at the point (< 1e-9), losses within 0.01 %; the corrections of the nominal
-    point carried to +-10 % load keep the error below 2e-3 (1e-3 off bus 610)."""
+    point carried to +-10 % load keep the error below 1e-3 (measured 8e-4..9.5e-4)."""
     ref = _reference(pm)
     _, _, v = pm.power_flow()
     err = np.abs(np.sqrt(v[ref.node, 0]) - ref.v_pu.to_numpy())
     off610 = ref.bus.to_numpy() != "610"
     assert 3e-3 < err[off610].max() < 5e-3
-    assert err.max() < 0.02
+    assert err.max() < 0.008
 
     b = unbalanced(pm, 1, vmin_pu=0.5, vmax_pu=1.5)
     problem = cp.Problem(cp.Minimize(0), b.all_constraints())
@@ -108,7 +119,6 @@ def test_ieee123_nominal_plain_error_and_closed(pm):
     assert it.losses_opendss_kw.iloc[-1] == pytest.approx(95.2797, rel=1e-5)
 
     corr = {k: p.value.copy() for k, p in b.params.items()}
-    inner = pm.inner_nodes & (pm.node_bus != "610")
     for m in (0.9, 1.1):
         off = unbalanced(pm, 1, vmin_pu=0.5, vmax_pu=1.5, load_mult=m)
         for k, value in corr.items():
@@ -116,7 +126,7 @@ def test_ieee123_nominal_plain_error_and_closed(pm):
         cp.Problem(cp.Minimize(0), off.all_constraints()).solve(solver="CLARABEL")
         truth = replay.run(m)
         dv = np.abs(off.vm_pu() - truth.vm_model)
-        assert dv.max() < 2e-3 and dv[inner].max() < 1e-3
+        assert dv.max() < 1e-3
 
 
 def _ev_case():
@@ -148,11 +158,12 @@ def test_ev_lateral_closed_plan_holds_in_opendss_balanced_does_not(feeder, pm):
     problem = cp.Problem(cp.Minimize(price @ b.p_sub_total * h * sb), cons)
     report = close(problem, b, OpenDSSPhaseReplay(pm, dm), p_dev=ev)
     it = report.iterations
-    assert report.converged and len(it) <= 15
+    assert report.converged and len(it) <= 15 and not report.ignore_dpp
     assert it.violation_pu.iloc[0] > 0.01  # plain LinDist3Flow's plan violates
     assert it.violation_pu.iloc[-1] <= 1e-6
     assert report.replay.vm_node.shape[1] == T
     assert it.model_error_pu.iloc[-1] < 1e-4
+    assert report.node_error_pu.max() == it.model_error_pu.iloc[-1]
     assert abs(it.losses_error_percent.iloc[-1]) < 1.0
     assert np.sum(ev.value) * h * sb == pytest.approx(EV_KWH, rel=1e-6)
 
@@ -201,7 +212,7 @@ def test_ampacity_from_opendss_currents(feeder):
     problem = cp.Problem(cp.Minimize(price @ b.p_sub_total * h * sb), cons)
     replay = OpenDSSPhaseReplay(pm, dm)
     report = close(problem, b, replay, p_dev=ev)
-    assert report.converged
+    assert report.converged and report.ignore_dpp  # the cones make DPP compilation slow
     assert report.iterations.ampacity_violation_a.iloc[0] > 1.0
     assert report.replay.i_branch_a.max() <= 130.0 + 1e-6
     assert report.replay.i_branch_a.max() > 129.0  # binding
@@ -216,3 +227,39 @@ def test_elastic_slacks_measure_infeasibility(pm):
     assert problem.status == "optimal"
     assert b.slacks["v_min"].value.max() > 1e-3  # phase A at bus 65 sits near 0.99 pu
     assert set(b.constraints) >= {"phase-p_balance", "branch-voltage_drop", "phase-v_min"}
+
+
+def test_ieee33_through_the_grid_interface():
+    """The interface on a feeder without transformers or capacitors (IEEE 33, 3-phase wye
+    loads): plain LinDist3Flow within 3e-3 pu of OpenDSS, exact after one correction."""
+    from gridv2g.model.unbalanced import UnbalancedGrid, block_tables
+
+    grid = UnbalancedGrid(g.feeders.ieee33())
+    dm = grid.connect(["18"], phases=["1.2.3"])
+    p_dev = np.array([[0.3, 0.0]])  # 300 kW, then nothing
+    b = grid.block(2, dm.p(p_dev, 0 * p_dev), dm.q(p_dev, 0 * p_dev), 0.5, 1.5)
+    problem = cp.Problem(cp.Minimize(0), b.all_constraints())
+    report = grid.close(problem, b, grid.replay(dm), p_dev=p_dev)
+    it = report.iterations
+    assert report.converged and len(it) == 2
+    assert 1e-3 < it.model_error_pu.iloc[0] < 5e-3 and it.model_error_pu.iloc[-1] < 1e-9
+    tables = block_tables(b)
+    assert tables["res_source"].losses_kw.iloc[1] == pytest.approx(202.677, rel=1e-5)
+    assert len(tables["res_phase"]) == 2 * 99
+
+
+def test_closing_reports_non_convergence(pm):
+    """Phase A of bus 65 is 0.9897 pu in plain LinDist3Flow, 0.9858 in OpenDSS: a 0.988 limit
+    passes the model and fails the replay."""
+    b = unbalanced(pm, 1, vmin_pu=pm.node_values({"65": 0.988}, 0.9), vmax_pu=1.1)
+    assert b.vmin_pu[pm.node_index(["65"], [1])] == 0.988
+    problem = cp.Problem(cp.Minimize(0), b.all_constraints())
+    with pytest.raises(ClosingError, match="not converged in 1 solves"):
+        close(problem, b, OpenDSSPhaseReplay(pm), max_iter=1)
+    b.reset()  # the failed loop left the corrections of its replay
+    report = close(problem, b, OpenDSSPhaseReplay(pm), max_iter=1, raise_on_failure=False)
+    assert not report.converged and report.summary["iterations"] == 1
+    assert report.summary["violation_pu"] == pytest.approx(0.988 - 0.985798, abs=1e-5)
+    # with the corrections, the model knows the limit cannot be met: infeasible, said so
+    with pytest.raises(ClosingError, match="infeasible"):
+        close(problem, b, OpenDSSPhaseReplay(pm))

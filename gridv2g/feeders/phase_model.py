@@ -12,7 +12,9 @@ Python work beyond the handful of switches and the breadth-first depth of the bu
   oriented away from the source (``f`` parent, ``t`` child), with the series impedance of the
   element as a block-diagonal sparse complex matrix ``Z`` [pu] (3x3, 2x2 or 1x1 blocks; mutual
   coupling kept), the LinDist3Flow drop matrices ``MP``, ``MQ`` (see below), an off-nominal
-  squared ratio ``tap2`` and an ampacity ``i_max_pu`` (inf where the line has none);
+  squared ratio ``tap2`` (as the sparse branch x branch map ``Tv`` of from-side squared
+  voltages, see delta secondaries below) and an ampacity ``i_max_pu`` (inf where the line has
+  none);
 - a node-branch incidence ``Cf``, ``Ct`` (node x phase branch, sparse);
 - **load entries**: every load, capacitor and line-charging shunt as entries
   ``s = s0 (c0 + c1 u)``, ``u = U v`` (``v`` squared node voltages), spread onto the phase nodes
@@ -36,7 +38,13 @@ Modelling choices (why):
   unit's rating, no phase shift (delta-delta and wye-wye have none). On IEEE 123 its secondary
   bus 610 carries no load, so nothing flows and only the ratio matters; the floating delta's
   line-to-neutral voltages (set by OpenDSS's ``ppm_antifloat``) differ from the primary's by the
-  zero-sequence part, which the closing loop's voltage correction absorbs at 610's nodes.
+  zero-sequence part: a floating delta secondary's line-to-neutral voltages are referred to the
+  centroid of its line-to-line triangle (OpenDSS's ``ppm_antifloat`` shunts are equal), i.e.
+  ``V_t = tau (V_f - V_0)``. In squared magnitudes, linearized at equal magnitudes and nominal
+  angles, ``|V_a - V_0|^2 ~ (2/3) v_a + (1/6) (v_b + v_c)``: every 3-phase transformer with a
+  delta secondary maps ``v_t = tau^2 [[2/3, 1/6, 1/6], ...] v_f`` (``Tv``). On IEEE 123 this
+  takes plain LinDist3Flow's largest error at 610 from 1.6e-2 to 7.2e-3 pu (the rest of the
+  feeder: 4.5e-3).
 - **Line charging** (``c_nf_per_km``): half of each line's phase susceptance matrix ``B`` at
   each end, as a consumption ``s_phi = -j sum_psi B_phi,psi gamma_phi,psi v_phi`` (voltages
   assumed balanced in angle, ``V_phi conj(V_psi) ~ v_phi gamma_phi,psi``), linear in ``v``.
@@ -123,9 +131,10 @@ class PhaseModel:
     neutral base [kV]), ``source_nodes`` (indices of the source bus's nodes), ``bus_map``
     (feeder bus -> math bus). Phase branches (``nb``): ``branch_element`` ("line.L1",
     "transformer.reg1a"), ``branch_phase``, ``f``, ``t`` (node indices), ``tap2`` (squared
-    no-load ratio, 1 on lines), ``Z`` (sparse complex, block diagonal, [pu]), ``MP``, ``MQ``
-    (LinDist3Flow drop matrices), ``i_max_pu`` (inf if unrated), ``i_base_a``. Incidence
-    ``Cf``, ``Ct`` (node x branch). Load entries (``ne``): ``entry_owner`` ("load.s1a",
+    no-load ratio, 1 on lines), ``Tv`` (sparse branch x branch: ``v_t = Tv Cf^T v`` at no load;
+    ``diag(tap2)`` but for delta secondaries), ``Z`` (sparse complex, block diagonal, [pu]),
+    ``MP``, ``MQ`` (LinDist3Flow drop matrices), ``i_max_pu`` (inf if unrated), ``i_base_a``.
+    Incidence ``Cf``, ``Ct`` (node x branch). Load entries (``ne``): ``entry_owner`` ("load.s1a",
     "capacitor.c83", "shunt"), ``entry_load`` (row in ``feeder.load`` or -1: not scaled by a
     load profile), ``U`` (entry x node), ``c0``, ``c1`` (per entry), ``Wp``, ``Wq`` (node x
     entry: phase-node power per unit of entry function), ``source_vm_pu``.
@@ -144,6 +153,7 @@ class PhaseModel:
     f: np.ndarray
     t: np.ndarray
     tap2: np.ndarray
+    Tv: sp.csr_matrix
     Z: sp.csr_matrix
     MP: sp.csr_matrix
     MQ: sp.csr_matrix
@@ -199,6 +209,15 @@ class PhaseModel:
             bad = [(b, p) for b, p, i in zip(buses, phases, idx, strict=True) if i < 0]
             raise FeederError(f"no phase node {bad[:5]} in feeder '{self.name}'")
         return idx
+
+    def node_values(self, per_bus, default: float) -> np.ndarray:
+        """Per-node array (length ``nn``) from per-bus values (dict or Series keyed by feeder
+        bus, e.g. voltage limits ``{bus: vmin}``); contracted buses map to their math bus,
+        nodes of buses not given get ``default``."""
+        out = np.full(self.nn, float(default))
+        for bus, value in dict(per_bus).items():
+            out[self.node_bus == self.bus_map[str(bus)]] = float(value)
+        return out
 
     # ------------------------------------------------------------------ devices
     def connect(self, buses, phases=None, conn=None) -> DeviceMap:
@@ -268,6 +287,14 @@ class PhaseModel:
         out[own] = m[self.entry_load[own]]
         return out
 
+    def entry_load_matrix(self) -> sp.csr_matrix:
+        """(entry x load) selector: row e is 1 at the load owning entry e (0 rows for
+        capacitors and line shunts); ``entry_mult = S @ load_mult + (capacitor/shunt rows)``."""
+        own = np.flatnonzero(self.entry_load >= 0)
+        return sp.csr_matrix(
+            (np.ones(len(own)), (own, self.entry_load[own])), shape=(self.ne, self.n_loads)
+        )
+
     def injections(self, v: np.ndarray, load_mult=None) -> tuple[np.ndarray, np.ndarray]:
         """Consumption ``(p, q)`` [pu] per node and period of the feeder's loads, capacitors and
         line charging at squared voltages ``v`` (node x T)."""
@@ -278,7 +305,7 @@ class PhaseModel:
         if not hasattr(self, "_lu"):
             inner = self.inner_nodes
             A = (self.Ct - self.Cf).tocsc()[inner, :]  # flow balance, non-source nodes
-            G = (self.Ct.T - sp.diags(self.tap2) @ self.Cf.T).tocsc()  # branch voltage drop
+            G = (self.Ct.T - self.Tv @ self.Cf.T).tocsc()  # branch voltage drop
             self._lu = (spla.splu(A.tocsc()), spla.splu(G[:, inner].tocsc()), G[:, ~inner])
         return self._lu
 
@@ -428,15 +455,15 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
     flip = (fb.map(depth) > tb.map(depth)).to_numpy()
     lp["f_bus"] = np.where(flip, tb, fb)
     lp["t_bus"] = np.where(flip, fb, tb)
-    lp["element"] = "line." + lp["name"]
+    lp["element"] = "line." + lp["name"].astype(str)
     # --- transformer phase branches
     tp = _explode_nodes(trafo, "from_nodes")
-    tp = tp.merge(trafo, left_on="name", right_index=True)
+    tp = tp.merge(trafo, left_on="name", right_index=True).reset_index(drop=True)
     tfb, ttb = tp.from_bus.map(bus_map), tp.to_bus.map(bus_map)
     if (tfb.map(depth) > ttb.map(depth)).any():
         raise FeederError("a transformer fed from its to-side is not supported")
     tp["f_bus"], tp["t_bus"] = tfb, ttb
-    tp["element"] = "transformer." + tp["name"]
+    tp["element"] = "transformer." + tp["name"].astype(str)
 
     n_l, n_t = len(lp), len(tp)
     f = node_of(np.concatenate([lp.f_bus, tp.f_bus]), np.concatenate([lp.phase, tp.phase]))
@@ -474,6 +501,24 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
     ratio = ratio * bus_tab.vn_kv.reindex(tp.from_bus).to_numpy()
     ratio = ratio / bus_tab.vn_kv.reindex(tp.to_bus).to_numpy()
     tap2 = np.concatenate([np.ones(n_l), ratio**2])
+    # from-side voltage map: diag(tap2), but a 3-phase delta secondary drops the zero sequence
+    tv_r, tv_c, tv_v = [np.arange(nb)], [np.arange(nb)], [tap2.copy()]
+    n_ph_t = tp.groupby("name").phase.transform("size").to_numpy()
+    delta_sec = (tp.to_conn.to_numpy() == "delta") & (n_ph_t == 3)
+    if delta_sec.any():
+        tv_v[0][n_l + np.flatnonzero(delta_sec)] *= 2.0 / 3.0
+        pos = pd.Series(n_l + np.arange(n_t), index=pd.MultiIndex.from_arrays([tp["name"], tp.k]))
+        sec = tp[delta_sec]
+        for shift in (1, 2):
+            other = pos.reindex(
+                pd.MultiIndex.from_arrays([sec["name"], (sec.k.to_numpy() + shift) % 3])
+            ).to_numpy()
+            tv_r.append(pos.reindex(pd.MultiIndex.from_arrays([sec["name"], sec.k])).to_numpy())
+            tv_c.append(other)
+            tv_v.append(tap2[other] / 6.0)
+    Tv = sp.csr_matrix(
+        (np.concatenate(tv_v), (np.concatenate(tv_r), np.concatenate(tv_c))), shape=(nb, nb)
+    )
 
     rows_all = np.concatenate([rows, np.arange(n_l, nb)])
     cols_all = np.concatenate([cols, np.arange(n_l, nb)])
@@ -583,6 +628,7 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
         f=f,
         t=t,
         tap2=tap2,
+        Tv=Tv,
         Z=Z,
         MP=MP,
         MQ=MQ,

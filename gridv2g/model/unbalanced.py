@@ -7,15 +7,16 @@ phase angles taken as nominal. For every phase branch ``k = (i -> j)`` of an ele
 series impedance block ``z`` [pu] and period *t*:
 
 .. math::
-    \sum_{k \in in(n)} P_k - \sum_{k \in out(n)} P_k + p^{sub}_n
-        = p^d_n + p^{load}_n(v) + \hat p^{loss}_n
+    \sum_{k \in in(n)} P_k - \sum_{k \in out(n)} P_k + (p^{sub}_n - p^{res}_n)
+        = p^d_n + p^{load}_n(v) + \sum_{k \in in(n)} l^p_k
 
     v_j - \tau_k^2 v_i = -(M_P P + M_Q Q)_k + (v^c_j - \tau_k^2 v^c_i)
 
     M_P = 2\,\mathrm{Re}(\bar\Gamma \circ z), \quad M_Q = 2\,\mathrm{Im}(\bar\Gamma \circ z),
     \quad \Gamma_{\phi\psi} = e^{j(\theta_\phi - \theta_\psi)}
 
-(the same for ``Q`` with ``q`` terms), ``p^{sub}`` only on the source's phase nodes,
+(the same for ``Q`` with ``q`` terms; ``\tau_k^2 v_i`` mixes the three phases on a delta
+secondary, ``PhaseModel.Tv``), ``p^{sub}`` only on the source's phase nodes,
 ``v = v_s^2 + v^c`` there, and ``v_{min}^2 <= v <= v_{max}^2`` on every other phase node.
 ``p^{load}(v)`` are the feeder's own loads, capacitors and line charging, linear in ``v``
 (:class:`~gridv2g.feeders.phase_model.PhaseModel`: constant Z exact, constant I tangent at
@@ -23,12 +24,16 @@ series impedance block ``z`` [pu] and period *t*:
 
 **Closing corrections** (CVXPY Parameters, so a re-solve after an OpenDSS replay only sets
 values: DPP, no rebuild): ``v_corr`` (node x period, squared pu) is added to the linear model's
-voltage (``v = v^{lin} + v^c``), and ``p_loss``, ``q_loss`` (node x period, pu) are consumption
-added at the nodes: the losses LinDist3Flow neglects, attributed to the phase node each line or
-transformer phase feeds, and ``p_resid``, ``q_resid`` (source phase x period, pu) the
-residual the source delivers beyond the model (what the load linearizations miss), so that the
-substation power matches. :mod:`gridv2g.model.unbalanced_closing` sets them so that at the
-last solved point the model reproduces OpenDSS exactly; all zero gives plain LinDist3Flow.
+voltage (``v = v^{lin} + v^c``); ``p_loss``, ``q_loss`` (phase branch x period, pu) are the
+losses LinDist3Flow neglects, OpenDSS's per-phase losses of each line and transformer phase,
+consumed at the phase node the branch feeds (so the flows upstream carry them); ``p_resid``,
+``q_resid`` (source phase x period, pu) is the residual the source delivers beyond the model
+(what the load linearizations miss), so that the substation power matches.
+:mod:`gridv2g.model.unbalanced_closing` sets them so that at the last solved point the model
+reproduces OpenDSS exactly; all zero gives plain LinDist3Flow. The corrections are constants to
+the optimizer: marginal losses are not priced (a tangent ``l0 (1 + 2 S0 dS / |S0|^2)`` was
+tried: it under-estimates the convex losses away from ``S0``, even below zero, and the
+optimizer shifted load between periods to exploit it; closing then cycled).
 
 **Ampacity** (lines with ``max_i_a``): a phase current is ``|I| = |S| / |V_f|`` with ``S`` the
 phase's sending-end power (exact per phase), so the limit is the cone
@@ -41,10 +46,10 @@ correction values costs 0.26 s on IEEE 123 x 96 (first solve with compilation 0.
 second-order cone in the problem (the ampacity cones here, or station and DER capability cones
 of a co-optimization) CVXPY 1.9's conic formatting of a DPP problem multiplies a matrix with
 ``(variables + 1) x (parameter entries + 1)`` columns: 5.9 s to compile IEEE 123 x 24 with one
-rated line, and the memory grows with that product (the corrections hold 5 x nodes x periods
-entries). :func:`gridv2g.model.unbalanced_closing.close` then solves with ``ignore_dpp=True``:
-the problem is still built once, CVXPY recompiles it with the current Parameter values
-(0.35-0.55 s per solve on IEEE 123 x 96).
+rated line, and the memory grows with that product (the corrections hold about 3 x phase
+nodes x periods entries). :func:`gridv2g.model.unbalanced_closing.close` then solves with
+``ignore_dpp=True``: the problem is still built once, CVXPY recompiles it with the current
+Parameter values (0.35-0.55 s per solve on IEEE 123 x 96).
 
 All constraints are matrix expressions over (phase branch x period) or (phase node x period):
 no Python loop over buses, branches or periods.
@@ -68,14 +73,16 @@ class UnbalancedBlock:
 
     ``P``, ``Q`` (phase branch x period), ``v`` (phase node x period, squared voltage
     including the correction), ``p_sub``, ``q_sub`` (source phase x period, delivered by the
-    source); ``params``: ``v_corr``, ``p_loss``, ``q_loss`` (node x period), ``p_resid``,
+    source); ``params``: ``v_corr`` (node x period), ``p_loss``, ``q_loss`` (phase branch x
+    period), ``p_resid``,
     ``q_resid`` (source phase x period) and ``s_max``
     (limited branch x period, pu apparent-power cap of the ampacity cones); ``constraints``:
     named lists (``"phase-p_balance"``, ``"phase-q_balance"``, ``"branch-voltage_drop"``,
     ``"phase-v_source"``, ``"phase-v_min"``, ``"phase-v_max"``, ``"branch-ampacity"``);
     ``slacks`` (elastic: ``v_min``, ``v_max`` in squared pu, ``ampacity`` in pu current);
     ``limited``: indices of the rated phase branches; ``p_demand``, ``q_demand``: the net demand
-    expressions given (node x period); ``load_mult`` (load x period).
+    expressions given (node x period); ``load_mult`` (load x period, as given: array, scalar,
+    ``None`` or a Parameter; :meth:`load_mult_value` gives the numbers).
     """
 
     model: PhaseModel
@@ -91,10 +98,12 @@ class UnbalancedBlock:
     limited: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=int))
     p_demand: object = None
     q_demand: object = None
-    load_mult: np.ndarray | None = None
+    load_mult: object = None
     v_source_pu: float = 1.0
     vmin_pu: np.ndarray | None = None
     vmax_pu: np.ndarray | None = None
+    loss_p: cp.Expression | None = None
+    loss_q: cp.Expression | None = None
 
     def all_constraints(self) -> list:
         return [c for group in self.constraints.values() for c in group]
@@ -111,9 +120,9 @@ class UnbalancedBlock:
 
     @property
     def losses_pu(self) -> cp.Expression:
-        """Active losses per period [pu]: the loss correction summed over nodes (zero in plain
+        """Active losses per period [pu]: the loss corrections summed (zero in plain
         LinDist3Flow, OpenDSS's losses at the last replayed point after closing)."""
-        return cp.sum(self.params["p_loss"], axis=0)
+        return cp.sum(self.loss_p, axis=0)
 
     def reset(self) -> None:
         """All corrections to zero (plain LinDist3Flow), ``s_max`` to ``I_max`` (1 pu voltage)."""
@@ -122,6 +131,12 @@ class UnbalancedBlock:
         if "s_max" in self.params:
             cap = self.model.i_max_pu[self.limited][:, None]
             self.params["s_max"].value = np.repeat(cap, self.periods, axis=1)
+
+    def load_mult_value(self) -> np.ndarray:
+        """Numeric (load x period) multipliers of the feeder's loads."""
+        m = self.load_mult
+        m = 1.0 if m is None else m.value if isinstance(m, cp.Expression) else m
+        return np.broadcast_to(np.asarray(m, dtype=float), (self.model.n_loads, self.periods))
 
     def vm_pu(self) -> np.ndarray:
         """Solved phase voltage magnitudes (node x period) [pu]."""
@@ -167,14 +182,26 @@ def unbalanced(
     elastic
         Non-negative slacks on the voltage and ampacity limits (``block.slacks``).
     load_mult
-        Multipliers of the feeder's nominal loads, (load x T) array or scalar (default 1).
+        Multipliers of the feeder's nominal loads, (load x T) array or scalar (default 1), or a
+        (load x T) Parameter / parameter-affine expression (e.g. ``L @ profile`` with ``L``
+        mapping loads to profiles) so a re-solve can change the base load without rebuild.
     """
     T, nn, nb = periods, pm.nn, pm.nb
     vs = pm.source_vm_pu if v_source_pu is None else float(v_source_pu)
     zeros = np.zeros((nn, T))
     p_demand = zeros if p_demand is None else p_demand
     q_demand = zeros if q_demand is None else q_demand
-    mult = pm.entry_mult(load_mult, T)  # (entry x T) constants
+    if isinstance(load_mult, cp.Expression):
+        # a Parameter (or parameter-affine expression) of load multipliers: the loads'
+        # entries follow it, capacitors and line shunts keep 1 (DPP: parameter x variable)
+        rest = (pm.entry_load < 0).astype(float)[:, None] @ np.ones((1, T))
+        mult = pm.entry_load_matrix() @ load_mult + rest
+        c1 = cp.multiply(pm.c1[:, None] @ np.ones((1, T)), mult)
+        g0 = cp.multiply(pm.c0[:, None] @ np.ones((1, T)), mult)
+    else:
+        mult = pm.entry_mult(load_mult, T)  # (entry x T) constants
+        c1 = pm.c1[:, None] * mult
+        g0 = pm.c0[:, None] * mult
 
     P = cp.Variable((nb, T), name="branch-p")
     Q = cp.Variable((nb, T), name="branch-q")
@@ -184,8 +211,8 @@ def unbalanced(
     q_sub = cp.Variable((ns, T), name="source-q")
     params = {
         "v_corr": cp.Parameter((nn, T), name="phase-v_corr"),
-        "p_loss": cp.Parameter((nn, T), name="phase-p_loss"),
-        "q_loss": cp.Parameter((nn, T), name="phase-q_loss"),
+        "p_loss": cp.Parameter((nb, T), name="branch-p_loss"),
+        "q_loss": cp.Parameter((nb, T), name="branch-q_loss"),
         "p_resid": cp.Parameter((ns, T), name="source-p_resid"),
         "q_resid": cp.Parameter((ns, T), name="source-q_resid"),
     }
@@ -193,21 +220,21 @@ def unbalanced(
     if len(limited):
         params["s_max"] = cp.Parameter((len(limited), T), nonneg=True, name="branch-s_max")
 
+    loss_p, loss_q = params["p_loss"], params["q_loss"]
     A = (pm.Ct - pm.Cf).tocsr()  # inflow - outflow at every node
     S = sp.csr_matrix((np.ones(ns), (pm.source_nodes, np.arange(ns))), shape=(nn, ns))
-    G = (pm.Ct.T - sp.diags(pm.tap2) @ pm.Cf.T).tocsr()  # v_t - tap^2 v_f per branch
+    G = (pm.Ct.T - pm.Tv @ pm.Cf.T).tocsr()  # v_t - tap^2 v_f per branch
     # feeder loads: Wp (c0 m) constant plus Wp (c1 m * (U v)), linear in v
-    load_v = cp.multiply(pm.c1[:, None] * mult, pm.U @ v)
-    g0 = pm.c0[:, None] * mult
+    load_v = cp.multiply(c1, pm.U @ v)
 
     cons: dict[str, list] = {}
     cons["phase-p_balance"] = [
         A @ P + S @ (p_sub - params["p_resid"])
-        == p_demand + pm.Wp @ g0 + pm.Wp @ load_v + params["p_loss"]
+        == p_demand + pm.Wp @ g0 + pm.Wp @ load_v + pm.Ct @ loss_p
     ]
     cons["phase-q_balance"] = [
         A @ Q + S @ (q_sub - params["q_resid"])
-        == q_demand + pm.Wq @ g0 + pm.Wq @ load_v + params["q_loss"]
+        == q_demand + pm.Wq @ g0 + pm.Wq @ load_v + pm.Ct @ loss_q
     ]
     cons["branch-voltage_drop"] = [G @ v == G @ params["v_corr"] - (pm.MP @ P + pm.MQ @ Q)]
     cons["phase-v_source"] = [v[pm.source_nodes, :] == vs**2 + params["v_corr"][pm.source_nodes, :]]
@@ -256,10 +283,12 @@ def unbalanced(
         limited=limited,
         p_demand=p_demand,
         q_demand=q_demand,
-        load_mult=None if load_mult is None else np.asarray(load_mult, dtype=float),
+        load_mult=load_mult,
         v_source_pu=vs,
         vmin_pu=vmin,
         vmax_pu=vmax,
+        loss_p=loss_p,
+        loss_q=loss_q,
     )
     block.reset()
     return block

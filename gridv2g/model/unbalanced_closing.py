@@ -64,7 +64,8 @@ class ReplayResult:
 
     ``vm_node`` (OpenDSS node x T) [pu] over every node of the full feeder (``node_names``,
     ``node_model``: the model node each maps to, -1 for none); ``vm_model`` (model node x T);
-    ``p_loss``, ``q_loss`` (model node x T) [pu] per-phase element losses at the fed node;
+    ``p_loss``, ``q_loss`` (phase branch x T) [pu] per-phase losses of lines and transformers
+    (contracted switches' losses are left to the source residual);
     ``p_src``, ``q_src`` (source phase x T) [pu]; ``losses_kw``, ``substation_kw`` (T);
     ``i_branch_a`` (rated phase branch x T) [A]; ``seconds``.
     """
@@ -90,7 +91,7 @@ class OpenDSSPhaseReplay:
 
     OpenDSS keeps one circuit per process: another compile (e.g. a second replay object, or
     :func:`gridv2g.validation_opendss.validate_opendss`) replaces it; :meth:`run` recompiles
-    when it is not the active circuit any more.
+    when its marker (a 0 kW load named after this object) is not in the active circuit.
     """
 
     def __init__(
@@ -109,6 +110,11 @@ class OpenDSSPhaseReplay:
         self.extra = []
         if v_source_pu is not None:
             self.extra.append(f"Vsource.source.pu={float(v_source_pu):.12g}")
+        # a 0 kW constant-power load: draws nothing, marks the circuit as this object's
+        self.marker = f"gv2g_replay_{id(self):x}"
+        self.extra.append(
+            f"New Load.{self.marker} bus1={pm.feeder.source_bus}.1 phases=1 kw=0 kvar=0 model=1"
+        )
         if devices is not None:
             for k, (bus, nodes, conn) in enumerate(
                 zip(devices.buses, devices.nodes, devices.conn, strict=True)
@@ -123,7 +129,6 @@ class OpenDSSPhaseReplay:
         compile_model(self.master, self.extra)
         run_command("set tolerance=1e-10")
         run_command("set maxiterations=100")
-        self.circuit = dss.Circuit.Name()
         pm = self.pm
         names = [n.lower() for n in dss.Circuit.AllNodeNames()]
         base = {}
@@ -147,12 +152,10 @@ class OpenDSSPhaseReplay:
         self.model_pick[self.node_model[idx]] = idx
         if (self.model_pick < 0).any():
             raise GridV2GError("OpenDSS model lacks phase nodes of the phase model")
-        # elements whose per-phase losses feed a model node: element name -> to-nodes by
-        # conductor (phase branches are in conductor order per element)
-        el = pd.DataFrame({"element": pm.branch_element, "t": pm.t})
-        self.loss_elements = [
-            (name, g.t.to_numpy()) for name, g in el.groupby("element", sort=False)
-        ]
+        # per-phase losses of every element: element name -> its phase branches in conductor
+        # order (as the phase model lists them)
+        el = pd.Series(np.arange(pm.nb)).groupby(pm.branch_element, sort=False)
+        self.loss_elements = [(name, g.to_numpy()) for name, g in el]
         dss.Vsources.First()
         self.source_element = "Vsource." + dss.Vsources.Name()
         lim = np.flatnonzero(np.isfinite(pm.i_max_pu))
@@ -168,7 +171,7 @@ class OpenDSSPhaseReplay:
         from gridv2g.feeders.opendss_import import _dss
 
         dss = _dss()
-        if dss.Circuit.Name() != self.circuit or dss.Loads.Count() == 0:
+        if dss.Circuit.SetActiveElement(f"Load.{self.marker}") < 0:
             self._compile()
         pm = self.pm
         if periods is None:
@@ -191,8 +194,8 @@ class OpenDSSPhaseReplay:
         q_dev = np.zeros((n_dev, T)) if q_dev_kvar is None else np.asarray(q_dev_kvar, float)
         n_all = len(self.node_names)
         vm = np.empty((n_all, T))
-        p_loss = np.zeros((pm.nn, T))
-        q_loss = np.zeros((pm.nn, T))
+        p_loss = np.zeros((pm.nb, T))
+        q_loss = np.zeros((pm.nb, T))
         ns = len(pm.source_nodes)
         p_src, q_src = np.zeros((ns, T)), np.zeros((ns, T))
         losses, sub = np.zeros(T), np.zeros(T)
@@ -214,11 +217,11 @@ class OpenDSSPhaseReplay:
                 raise ClosingError(f"OpenDSS did not converge at period {k}")
             volts = np.asarray(dss.Circuit.AllBusVolts()).reshape(-1, 2)
             vm[:, k] = np.hypot(volts[:, 0], volts[:, 1]) / self.base_v
-            for element, to_nodes in self.loss_elements:
+            for element, branches in self.loss_elements:
                 dss.Circuit.SetActiveElement(element)
-                ph = np.asarray(dss.CktElement.PhaseLosses()).reshape(-1, 2)[: len(to_nodes)]
-                p_loss[to_nodes, k] += ph[:, 0]
-                q_loss[to_nodes, k] += ph[:, 1]
+                ph = np.asarray(dss.CktElement.PhaseLosses()).reshape(-1, 2)[: len(branches)]
+                p_loss[branches, k] = ph[:, 0]
+                q_loss[branches, k] = ph[:, 1]
             dss.Circuit.SetActiveElement(self.source_element)
             pw = np.asarray(dss.CktElement.Powers()).reshape(-1, 2)[:ns]
             p_src[:, k], q_src[:, k] = -pw[:, 0], -pw[:, 1]
@@ -267,10 +270,10 @@ def corrections(block: UnbalancedBlock, replay: ReplayResult, p_ext=None, q_ext=
     p_ext = value_of(block.p_demand, shape) if p_ext is None else p_ext
     q_ext = value_of(block.q_demand, shape) if q_ext is None else q_ext
     v_dss = replay.vm_model**2
-    p_load, q_load = pm.injections(v_dss, block.load_mult)
-    p_loss, q_loss = replay.p_loss.copy(), replay.q_loss.copy()
-    p_node = p_ext + p_load + p_loss
-    q_node = q_ext + q_load + q_loss
+    p_load, q_load = pm.injections(v_dss, block.load_mult_value())
+    lp, lq = replay.p_loss, replay.q_loss
+    p_node = p_ext + p_load + pm.Ct @ lp
+    q_node = q_ext + q_load + pm.Ct @ lq
     P, Q, v_lin = pm.lindist(p_node, q_node, block.v_source_pu)
     src = pm.source_nodes
     # what the model's source delivers: outflow of the source nodes plus their own demand
@@ -278,11 +281,10 @@ def corrections(block: UnbalancedBlock, replay: ReplayResult, p_ext=None, q_ext=
     q_sub = (pm.Cf - pm.Ct)[src] @ Q + q_node[src]
     out = {
         "v_corr": v_dss - v_lin,
-        "p_loss": p_loss,
-        "q_loss": q_loss,
         "p_resid": replay.p_src - p_sub,
         "q_resid": replay.q_src - q_sub,
     }
+    out["p_loss"], out["q_loss"] = lp, lq
     if "s_max" in block.params:
         lim = block.limited
         vf = replay.vm_model[pm.f[lim]]
@@ -303,13 +305,15 @@ class ClosingReport:
     solved point, before the correction), ``losses_error_percent`` (model vs OpenDSS energy
     losses), ``vmin_opendss_pu``, ``vmax_opendss_pu``, ``ampacity_violation_a``);
     ``converged``; ``ignore_dpp`` (whether the solves recompiled); ``replay``: the final
-    :class:`ReplayResult`; ``summary``.
+    :class:`ReplayResult`; ``node_error_pu``: per model node ("bus.phase"), the largest
+    |V_model - V_opendss| over the periods at the returned plan; ``summary``.
     """
 
     iterations: pd.DataFrame
     converged: bool
     ignore_dpp: bool
     replay: ReplayResult
+    node_error_pu: pd.Series
     summary: dict = field(default_factory=dict)
 
 
@@ -359,7 +363,7 @@ def close(
     pm, T, sb = block.model, block.periods, block.model.s_base_kva
     n_dev = 0 if replay.devices is None else len(replay.devices.buses)
     if ignore_dpp is None:
-        ignore_dpp = any(isinstance(c, cp.constraints.SOC) for c in problem.constraints)
+        ignore_dpp = has_cone(problem)
     rows = []
     prev_obj = None
     converged = False
@@ -372,10 +376,11 @@ def close(
             raise ClosingError(f"iteration {it}: the model is {problem.status}")
         pd_kw = value_of(p_dev, (n_dev, T)) * sb
         qd_kvar = value_of(q_dev, (n_dev, T)) * sb
-        rep = replay.run(block.load_mult, pd_kw, qd_kvar, periods=T)
+        rep = replay.run(block.load_mult_value(), pd_kw, qd_kvar, periods=T)
         viol = limit_violation(block, rep)
         vm_model = block.vm_pu()
         err = np.abs(vm_model - rep.vm_model)
+        node_error = pd.Series(err.max(axis=1), index=pm.node_names, name="error_pu")
         loss_model = float(np.sum(block.losses_pu.value)) * sb
         loss_dss = float(rep.losses_kw.sum())
         amp = (rep.i_branch_a - (pm.i_max_pu * pm.i_base_a)[replay.limited][:, None]).clip(0)
@@ -425,7 +430,28 @@ def close(
             f"{abs(rows[-1]['objective'] - rows[-2]['objective']) if len(rows) > 1 else 0:.3g}"
         )
     return ClosingReport(
-        iterations=table, converged=converged, ignore_dpp=ignore_dpp, replay=rep, summary=summary
+        iterations=table,
+        converged=converged,
+        ignore_dpp=ignore_dpp,
+        replay=rep,
+        node_error_pu=node_error,
+        summary=summary,
+    )
+
+
+def has_cone(problem: cp.Problem) -> bool:
+    """Whether ``problem`` holds a constraint that is not linear (a ``cp.SOC``, or a norm or
+    other convex atom that CVXPY turns into a cone)."""
+    linear = (
+        cp.constraints.Equality,
+        cp.constraints.Inequality,
+        cp.constraints.Zero,
+        cp.constraints.NonNeg,
+        cp.constraints.NonPos,
+    )
+    return not all(
+        isinstance(c, linear) and all(arg.is_affine() for arg in c.args)
+        for c in problem.constraints
     )
 
 
