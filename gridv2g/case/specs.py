@@ -49,6 +49,22 @@ class HorizonSpec(_Model):
     minutes: int = Field(60, ge=1, description="period length [min]")
 
 
+class _CaseBase(_Model):
+    """What every case kind has: a name, free text, the time grid and the folder against
+    which relative paths resolve."""
+
+    name: str = Field(description="case name, used for output folders")
+    description: str = Field("", description="free text")
+    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
+    #: folder against which relative paths resolve (set by load_case)
+    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
+
+    def path(self, relative: str) -> Path:
+        """``relative`` resolved against the case file's folder (absolute paths unchanged)."""
+        p = Path(relative)
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
 class FeederSpec(_Model):
     shipped: str | None = Field(None, description="a shipped feeder: ieee33, ieee123")
     opendss: str | None = Field(None, description="master .dss file of a radial feeder")
@@ -154,16 +170,13 @@ class SitingCaseSpec(_Model):
     seed: int = Field(0, description="PSO random seed")
 
 
-class Case(_Model):
+class Case(_CaseBase):
     """A gridv2g case (see the module docstring)."""
 
-    name: str = Field(description="case name, used for output folders")
-    description: str = Field("", description="free text")
     problem: Literal["co_optimize"] = Field(
         "co_optimize", description="grid co-optimization (DistFlow SOCP + DER + stations)"
     )
     feeder: FeederSpec = Field(description="shipped name (ieee33, ieee123) or a source")
-    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
     load: ProfileSpec = Field(
         default_factory=lambda: ProfileSpec(constant=1.0),
         description="base-load multiplier of each bus's nominal load",
@@ -184,12 +197,6 @@ class Case(_Model):
         default_factory=lambda: ObjectiveSpec(losses=1.0), description="weighted terms"
     )
     solver: SolverSpec = Field(default_factory=SolverSpec, description="solver and options")
-    #: folder against which relative paths resolve (set by load_case)
-    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
-
-    def path(self, relative: str) -> Path:
-        p = Path(relative)
-        return p if p.is_absolute() else Path(self.base_dir) / p
 
 
 class SessionsSpec(_Model):
@@ -299,13 +306,10 @@ class MPCSpec(_Model):
     compare: bool = Field(True, description="also solve perfect foresight and the baseline")
 
 
-class StationCase(_Model):
+class StationCase(_CaseBase):
     """A station-only case: EV sessions, stations, prices, objective (no feeder)."""
 
-    name: str = Field(description="case name, used for output folders")
-    description: str = Field("", description="free text")
     problem: Literal["schedule_station"] = Field(description="station scheduling, no feeder")
-    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
     prices: StationPricesSpec = Field(description="price signals [per kWh]")
     sessions: SessionsSpec = Field(description="EV sessions: CSV or sampler")
     stations: list[StationSiteSpec] = Field(min_length=1, description="the stations")
@@ -319,11 +323,6 @@ class StationCase(_Model):
         default_factory=StationSolverSpec, description="solver and options"
     )
     mpc: MPCSpec | None = Field(None, description="run as rolling-horizon control")
-    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
-
-    def path(self, relative: str) -> Path:
-        p = Path(relative)
-        return p if p.is_absolute() else Path(self.base_dir) / p
 
 
 class ScenarioSpec(_Model):
@@ -341,13 +340,10 @@ class ScenarioSpec(_Model):
     )
 
 
-class StochasticCase(_Model):
+class StochasticCase(_CaseBase):
     """Two-stage stochastic station scheduling (seed 000): storage energy bought day-ahead."""
 
-    name: str = Field(description="case name, used for output folders")
-    description: str = Field("", description="free text")
     problem: Literal["stochastic_station"] = Field(description="two-stage station scheduling")
-    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
     prices: StationPricesSpec = Field(description="price signals [per kWh]")
     day_ahead_price_per_kwh: float = Field(
         ge=0, description="price of the storage energy bought the day before [per kWh]"
@@ -367,11 +363,6 @@ class StochasticCase(_Model):
     solver: StationSolverSpec = Field(
         default_factory=StationSolverSpec, description="solver and options"
     )
-    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
-
-    def path(self, relative: str) -> Path:
-        p = Path(relative)
-        return p if p.is_absolute() else Path(self.base_dir) / p
 
 
 # ---------------------------------------------------------------------------- V2A
@@ -451,13 +442,10 @@ class V2ASolverSpec(_Model):
     )
 
 
-class V2ACase(_Model):
+class V2ACase(_CaseBase):
     """A V2A case: one site with its base load, two price signals and EVs (no feeder)."""
 
-    name: str = Field(description="case name, used for output folders")
-    description: str = Field("", description="free text")
     problem: Literal["v2a"] = Field(description="V2A scheduling of one site (seed 002)")
-    horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
     site: V2ASiteSpec = Field(description="site kind, base load [kW], allowed modes")
     prices: V2APricesSpec = Field(description="load and V2G price signals [money/kWh]")
     sessions: SessionsSpec = Field(description="EV sessions: CSV or sampler")
@@ -466,11 +454,6 @@ class V2ACase(_Model):
     )
     options: V2AOptionsSpec = Field(default_factory=V2AOptionsSpec, description="power model")
     solver: V2ASolverSpec = Field(default_factory=V2ASolverSpec, description="solver, options")
-    base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
-
-    def path(self, relative: str) -> Path:
-        p = Path(relative)
-        return p if p.is_absolute() else Path(self.base_dir) / p
 
 
 Case.model_rebuild()  # FleetSpec is defined after Case
