@@ -100,6 +100,9 @@ def ieee33() -> Feeder:
     diagonal with the published R and X [ohm], so its positive-sequence impedance is exactly the
     published one; loads are three-phase wye constant-power loads; the source is an ideal
     1.0 pu bus 1. Published AC power flow: 202.68 kW losses, minimum voltage 0.9131 pu at bus 18.
+
+    No branch ratings (``line.max_i_a`` NaN): Baran & Wu give none and no published rating could
+    be verified (see ``networks/ieee33/README.md``), so ``ampacity`` enforces nothing here.
     """
     folder = networks_dir() / "ieee33"
     br = pd.read_csv(folder / "branches.csv", dtype={"from_bus": str, "to_bus": str})
