@@ -28,6 +28,47 @@ IEEE123_FIXED_TAPS = {
 }
 REGULATOR_STEP_PU = 0.00625
 
+#: Phase conductor of each IEEE 123-bus line configuration; the OpenDSS line codes 1-12 are
+#: Kersting's configurations 1-12 (W. H. Kersting, "Radial distribution test feeders", IEEE PES
+#: Winter Meeting 2001, 123-node feeder data: overhead configurations 1-8 336,400 26/7 ACSR
+#: phases (4/0 6/1 ACSR neutral), 9-11 single-phase 1/0 ACSR (1/0 ACSR neutral); underground
+#: configuration 12 three 1/0 AA concentric-neutral cables).
+IEEE123_LINECODE_CONDUCTOR = {
+    **{str(code): "336,400 26/7 ACSR" for code in range(1, 9)},
+    **{str(code): "1/0 ACSR" for code in (9, 10, 11)},
+    "12": "1/0 AA CN 15 kV cable",
+}
+
+#: Normal ampacity [A] of those phase conductors, from the conductor and cable tables of the
+#: IEEE test-feeder report (Kersting 2001: Table 3 "Conductor Data", ampacity at 50 degC, and
+#: Table 5 "Concentric Neutral 15 kV All Aluminum Cable", ampacity in a 4 inch duct), the same
+#: figures as Kersting, "Distribution System Modeling and Analysis", conductor appendix.
+#: 336,400 26/7 ACSR and 1/0 ACSR also appear with these ratings in the OpenDSS manual's line
+#: constants example (``Wiredata.ACSR336 ... NormAmps=530``, ``Wiredata.ACSR1/0 ...
+#: NormAmps=230``). The underground cable is rated as a cable in duct (175 A), not with the
+#: bare 1/0 AA overhead conductor's 310 A.
+IEEE123_CONDUCTOR_AMPS = {
+    "336,400 26/7 ACSR": 530.0,
+    "1/0 ACSR": 230.0,
+    "1/0 AA CN 15 kV cable": 175.0,
+}
+
+
+def ieee123_line_ratings(line: pd.DataFrame) -> pd.DataFrame:
+    """The IEEE 123-bus line table with ``max_i_a`` set from each line's configuration.
+
+    Every line whose line code is one of Kersting's configurations 1-12 gets the normal
+    ampacity of its phase conductor (:data:`IEEE123_CONDUCTOR_AMPS`). Switches stay unrated
+    (NaN): the test-feeder data give no switch ratings, and every closed switch is in series
+    with a rated line of the same current (or feeds a dead-end open point), so a rating copied
+    from its neighbour would only repeat that line's constraint. ``emerg_i_a`` stays unknown.
+    """
+    amps = {code: IEEE123_CONDUCTOR_AMPS[c] for code, c in IEEE123_LINECODE_CONDUCTOR.items()}
+    out = line.copy()
+    rated = ~out["is_switch"].astype(bool) & out["linecode"].isin(amps.keys())
+    out["max_i_a"] = np.where(rated, out["linecode"].map(amps), np.nan).astype(float)
+    return out
+
 
 def ieee123_tap_commands(taps: Mapping[str, int] | None = None) -> list[str]:
     """OpenDSS commands setting regulator taps (default: Kersting's), tap = 1 + 0.00625 step."""
@@ -59,6 +100,9 @@ def ieee33() -> Feeder:
     diagonal with the published R and X [ohm], so its positive-sequence impedance is exactly the
     published one; loads are three-phase wye constant-power loads; the source is an ideal
     1.0 pu bus 1. Published AC power flow: 202.68 kW losses, minimum voltage 0.9131 pu at bus 18.
+
+    No branch ratings (``line.max_i_a`` NaN): Baran & Wu give none and no published rating could
+    be verified (see ``networks/ieee33/README.md``), so ``ampacity`` enforces nothing here.
     """
     folder = networks_dir() / "ieee33"
     br = pd.read_csv(folder / "branches.csv", dtype={"from_bus": str, "to_bus": str})
