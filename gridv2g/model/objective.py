@@ -51,3 +51,41 @@ TERMS = (
 )
 #: terms with weight 1 unless the case weights them, when the problem has an EV fleet
 FLEET_TERMS = ("ev_degradation", "ev_shortfall")
+
+
+def station_money(
+    hours: float,
+    import_kw,
+    export_kw,
+    charge_kw,
+    discharge_kw,
+    prices: dict,
+    degradation_per_kwh: float,
+) -> dict:
+    r"""The station money of seed 001 (cost) and seed 000 (profit), one formula for the
+    optimizer (CVXPY expressions and Parameters) and for the figures of any schedule (numpy).
+
+    ``import_kw``, ``export_kw`` (the net grid exchange, both >= 0), ``charge_kw``,
+    ``discharge_kw`` (EV totals at the grid side) are per period, (T,), or per group and
+    period, (G x T) for G stations or scenarios; ``prices``: ``buy``, ``sell``, ``tariff``,
+    ``v2g_pay`` per period [money/kWh]. Returns money per group (or a scalar):
+
+    - ``energy_cost`` :math:`h \sum_t \pi^{buy}_t imp_t`, ``v2g_revenue``
+      :math:`h \sum_t \pi^{sell}_t exp_t`, ``degradation_cost`` :math:`\gamma h \sum_t d_t`;
+    - ``ev_revenue`` :math:`h \sum_t p^{CS}_t c_t` (tariff charged to EV owners) and
+      ``ev_payments`` :math:`h \sum_t r^{CS}_t d_t` (paid to them for discharge);
+    - ``cost`` = energy cost - V2G revenue + degradation; ``revenue`` = EV revenue - EV
+      payments; ``profit`` = revenue - cost.
+    """
+    periods = np.ones(np.shape(prices["buy"])[-1])
+    m = {
+        "energy_cost": hours * (import_kw @ prices["buy"]),
+        "v2g_revenue": hours * (export_kw @ prices["sell"]),
+        "degradation_cost": degradation_per_kwh * hours * (discharge_kw @ periods),
+        "ev_revenue": hours * (charge_kw @ prices["tariff"]),
+        "ev_payments": hours * (discharge_kw @ prices["v2g_pay"]),
+    }
+    m["cost"] = m["energy_cost"] - m["v2g_revenue"] + m["degradation_cost"]
+    m["revenue"] = m["ev_revenue"] - m["ev_payments"]
+    m["profit"] = m["revenue"] - m["cost"]
+    return m

@@ -33,9 +33,11 @@ from gridv2g.errors import SolveError
 from gridv2g.fleet import plug_windows
 from gridv2g.inputs import StationData
 from gridv2g.model.arrays import station_ev_arrays, station_limits_kw
+from gridv2g.model.objective import station_money
 from gridv2g.problems.base import Problem
 from gridv2g.problems.station import StationSchedule
 from gridv2g.result.station import (
+    PRICE_KEYS,
     StationResult,
     baseline,
     price_table,
@@ -110,13 +112,17 @@ class RollingHorizon(Problem):
             exp <= limits["p_export_max_kw"],
         ]
         ones = np.ones(ns)
-        buy = data.prices.buy.reindex(idx).to_numpy(float)
-        sell = data.prices.sell.reindex(idx).to_numpy(float)
-        objective = (
-            h * ((ones @ imp) @ buy - (ones @ exp) @ sell)
-            + data.degradation_per_kwh * h * cp.sum(d)
-            + self.penalty * cp.sum(short)
+        prices = {k: getattr(data.prices, k).reindex(idx).to_numpy(float) for k in PRICE_KEYS}
+        money = station_money(
+            h,
+            ones @ imp,
+            ones @ exp,
+            cp.sum(c, axis=0),
+            cp.sum(d, axis=0),
+            prices,
+            data.degradation_per_kwh,
         )
+        objective = money["cost"] + self.penalty * cp.sum(short)
         self.problem = cp.Problem(cp.Minimize(objective), cons)
         self.build_s = time.perf_counter() - t0
         self.timings = {"build_s": self.build_s}

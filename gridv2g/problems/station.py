@@ -29,6 +29,7 @@ from gridv2g.inputs import NO_LIMIT_KW, Prices, StationData, StationSpec
 from gridv2g.model.arrays import ess_arrays
 from gridv2g.model.arrays import station_ev_arrays as ev_arrays
 from gridv2g.model.fleet import FleetModel, fleet_block, set_station_limits
+from gridv2g.model.objective import station_money
 from gridv2g.problems.base import Problem
 from gridv2g.result.station import (
     StationResult,
@@ -86,21 +87,19 @@ class StationSchedule(Problem):
         self.imp, self.exp = imp, exp
         cons = [*b.all_constraints(), imp - exp == b.net_kw]
         ones = np.ones(ns)
-        terms = {
-            "energy_cost": h * (ones @ imp) @ self.price["buy"],
-            "v2g_revenue": h * (ones @ exp) @ self.price["sell"],
-            "degradation_cost": data.degradation_per_kwh * h * cp.sum(b.d),
-            "ev_revenue": h * cp.sum(b.c, axis=0) @ self.price["tariff"],
-            "ev_payments": h * cp.sum(b.d, axis=0) @ self.price["v2g_pay"],
-            "shortfall_penalty": data.shortfall_penalty_per_kwh * cp.sum(b.shortfall),
-        }
+        terms = station_money(
+            h,
+            ones @ imp,
+            ones @ exp,
+            cp.sum(b.c, axis=0),
+            cp.sum(b.d, axis=0),
+            self.price,
+            data.degradation_per_kwh,
+        )
+        terms["shortfall_penalty"] = data.shortfall_penalty_per_kwh * cp.sum(b.shortfall)
         self.terms = terms
-        cost = terms["energy_cost"] - terms["v2g_revenue"] + terms["degradation_cost"]
-        if data.objective == "cost":
-            objective = cost + terms["shortfall_penalty"]
-        else:
-            objective = cost - terms["ev_revenue"] + terms["ev_payments"]
-            objective = objective + terms["shortfall_penalty"]
+        money_term = terms["cost"] if data.objective == "cost" else -terms["profit"]
+        objective = money_term + terms["shortfall_penalty"]
         self.problem = cp.Problem(cp.Minimize(objective), cons)
         self.integer = b.integer
         self.timings = {"build_s": time.perf_counter() - t0}

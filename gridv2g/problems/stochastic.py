@@ -35,6 +35,7 @@ from gridv2g.fleet import mean_scenario, sample_scenarios
 from gridv2g.inputs import StationData, StationSpec, StochasticData
 from gridv2g.model.arrays import ess_arrays, station_ev_arrays
 from gridv2g.model.fleet import set_station_limits
+from gridv2g.model.objective import station_money
 from gridv2g.model.station import station_block
 from gridv2g.problems.base import Problem
 from gridv2g.result.stochastic import StochasticResult
@@ -153,15 +154,10 @@ class TwoStageProblem(Problem):
         p = {
             k: getattr(stacked.prices, k).reindex(idx).to_numpy(float) for k in vars(stacked.prices)
         }
-        # the station profit of seed 000 per scenario: the money of
-        # :func:`gridv2g.result.station.money` with the storage bought the day before
-        profit = (
-            h * (Smat @ block.c) @ p["tariff"]
-            - h * (Smat @ block.d) @ p["v2g_pay"]
-            - h * imp @ p["buy"]
-            + h * exp @ p["sell"]
-            - stacked.degradation_per_kwh * h * (Smat @ cp.sum(block.d, axis=1))
-        )
+        # the station profit of seed 000 per scenario (one row per scenario)
+        profit = station_money(
+            h, imp, exp, Smat @ block.c, Smat @ block.d, p, stacked.degradation_per_kwh
+        )["profit"]
         if stacked.soft_target:
             profit = profit - stacked.shortfall_penalty_per_kwh * (Smat @ block.shortfall)
         self.scenario_value = profit - data.day_ahead_price_per_kwh * e0

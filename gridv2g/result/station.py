@@ -18,8 +18,12 @@ import pandas as pd
 from gridv2g import plots
 from gridv2g.inputs import StationData
 from gridv2g.model.arrays import station_ev_arrays
+from gridv2g.model.objective import station_money
 from gridv2g.model.station import ESSArrays, EVArrays, assign_ports
 from gridv2g.result.base import ResultBase, long_table
+
+#: the price columns of a station problem [money/kWh]
+PRICE_KEYS = ("buy", "sell", "tariff", "v2g_pay")
 
 
 def price_table(data: StationData) -> pd.DataFrame:
@@ -93,26 +97,20 @@ class StationResult(ResultBase):
 
 
 def money(data: StationData, c, d, net) -> dict[str, float]:
-    """Money figures of a schedule (arrays in kW): the same formulas as the objective."""
-    h = data.horizon.hours
+    """Money figures of a schedule (arrays in kW): the objective's own formula
+    (:func:`gridv2g.model.objective.station_money`) on the schedule's totals."""
     idx = data.horizon.index
-    p = {k: getattr(data.prices, k).reindex(idx).to_numpy(float) for k in ("buy", "sell")}
-    q = {k: getattr(data.prices, k).reindex(idx).to_numpy(float) for k in ("tariff", "v2g_pay")}
-    imp = np.maximum(net, 0.0).sum(axis=0)
-    exp = np.maximum(-net, 0.0).sum(axis=0)
-    energy_cost = float(h * imp @ p["buy"])
-    v2g_revenue = float(h * exp @ p["sell"])
-    degradation = float(data.degradation_per_kwh * h * d.sum())
-    cost = energy_cost - v2g_revenue + degradation
-    revenue = float(h * (c.sum(axis=0) @ q["tariff"] - d.sum(axis=0) @ q["v2g_pay"]))
-    return {
-        "energy_cost": energy_cost,
-        "v2g_revenue": v2g_revenue,
-        "degradation_cost": degradation,
-        "cost": cost,
-        "revenue": revenue,
-        "profit": revenue - cost,
-    }
+    prices = {k: getattr(data.prices, k).reindex(idx).to_numpy(float) for k in PRICE_KEYS}
+    figures = station_money(
+        data.horizon.hours,
+        np.maximum(net, 0.0).sum(axis=0),
+        np.maximum(-net, 0.0).sum(axis=0),
+        c.sum(axis=0),
+        d.sum(axis=0),
+        prices,
+        data.degradation_per_kwh,
+    )
+    return {k: float(v) for k, v in figures.items()}
 
 
 def station_tables(data: StationData, ev: EVArrays, c, d, e, ess=None, port=None):
