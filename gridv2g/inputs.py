@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from gridv2g.errors import GridV2GError, V2AError
@@ -79,6 +80,33 @@ class GridData:
     s_base_kva: float = 1000.0
     #: the grid formulation (:data:`gridv2g.model.formulation.FORMULATIONS`)
     formulation: str = "balanced_socp"
+
+
+def load_profile_columns(columns, buses) -> tuple[list[str], np.ndarray]:
+    """The load-profile column each bus's load follows: the bus's own column of
+    ``load_scale``, else ``"*"`` (every bus), else a constant column ``"1"`` (appended to the
+    returned columns). Returns ``(columns, column index per bus)``; the one rule for the
+    optimizer, its result tables and the replays."""
+    columns = [str(c) for c in columns]
+    buses = [str(b) for b in buses]
+    pos = {c: k for k, c in enumerate(columns)}
+    fallback = pos.get("*")
+    if fallback is None and any(b not in pos for b in buses):
+        columns = [*columns, "1"]
+        fallback = len(columns) - 1
+    return columns, np.array([pos.get(b, fallback) for b in buses], dtype=int)
+
+
+def load_profile_values(load_scale: pd.DataFrame, horizon: Horizon, columns) -> np.ndarray:
+    """(column x period) multipliers of ``columns`` (from :func:`load_profile_columns`; the
+    constant column ``"1"`` is 1)."""
+    scale = load_scale.reindex(horizon.index)
+    scale.columns = [str(c) for c in scale.columns]
+    out = np.ones((len(columns), horizon.periods))
+    for k, col in enumerate(columns):
+        if col in scale.columns:
+            out[k] = scale[col].to_numpy(float)
+    return out
 
 
 def fleet_slots(stations: StationSlotData | None) -> list[str]:

@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gridv2g.errors import FeederError, GridV2GError
+from gridv2g.inputs import load_profile_columns
 from gridv2g.model import objective as obj
 from gridv2g.model.der import incidence
 from gridv2g.model.distflow import DistFlowBlock, distflow, relaxation_gap, squared_current
@@ -124,35 +125,26 @@ class BalancedDistFlow(GridFormulation):
     def load_matrices(self, columns):
         net, sb = self.net, self.s_base_kva
         load = self.balanced.load
-        columns = [str(c) for c in columns]
-        if columns == ["*"]:
-            col_of = {b: 0 for b in load.index}
-        else:
-            unknown = sorted(set(columns) - set(self.feeder.bus.index))
-            if unknown:
-                raise GridV2GError(
-                    f"load profile columns {unknown} are not buses of '{self.feeder.name}'"
-                )
-            pos = {c: k for k, c in enumerate(columns)}
-            if any(b not in pos for b in load.index):
-                columns = [*columns, "1"]
-            col_of = {b: pos.get(b, len(columns) - 1) for b in load.index}
+        named = [str(c) for c in columns if str(c) != "*"]
+        unknown = sorted(set(named) - set(self.feeder.bus.index))
+        if unknown:
+            raise GridV2GError(
+                f"load profile columns {unknown} are not buses of '{self.feeder.name}'"
+            )
+        columns, col_of = load_profile_columns(columns, load.index)
         rows = np.array([net.bus_map[b] for b in load.index], dtype=int)
-        cols = np.array([col_of[b] for b in load.index], dtype=int)
         shape = (net.nb, len(columns))
-        m_p = sp.csr_matrix((load.p_kw.to_numpy() / sb, (rows, cols)), shape=shape)
-        m_q = sp.csr_matrix((load.q_kvar.to_numpy() / sb, (rows, cols)), shape=shape)
+        m_p = sp.csr_matrix((load.p_kw.to_numpy() / sb, (rows, col_of)), shape=shape)
+        m_q = sp.csr_matrix((load.q_kvar.to_numpy() / sb, (rows, col_of)), shape=shape)
         return columns, m_p, m_q
 
     def bus_load_kw(self, columns: Sequence[str], buses: Sequence[str]):
         """(feeder bus x profile) nominal loads [kW, kvar] on the profile ``columns`` of
         :meth:`load_matrices`, for the per-bus demand of result tables."""
         load = self.balanced.load
-        col_of = {c: k for k, c in enumerate(columns)}
-        rest = col_of.get("1", 0)
+        _, cols = load_profile_columns([c for c in columns if c != "1"], load.index)
         pos = {b: i for i, b in enumerate(buses)}
         rows = np.array([pos[b] for b in load.index], dtype=int)
-        cols = np.array([col_of.get(b, col_of.get("*", rest)) for b in load.index], dtype=int)
         m_p = np.zeros((len(buses), len(columns)))
         m_q = np.zeros((len(buses), len(columns)))
         np.add.at(m_p, (rows, cols), load.p_kw.to_numpy())

@@ -23,7 +23,14 @@ import cvxpy as cp
 import numpy as np
 
 from gridv2g.errors import GridV2GError, InfeasibleError
-from gridv2g.inputs import DERData, GridData, StationSlotData, fixed_fleet, fleet_slots
+from gridv2g.inputs import (
+    DERData,
+    GridData,
+    StationSlotData,
+    fixed_fleet,
+    fleet_slots,
+    load_profile_values,
+)
 from gridv2g.model import der as der_block
 from gridv2g.model import objective as obj
 from gridv2g.model.fleet import FleetModel, fleet_block, set_station_limits
@@ -198,13 +205,7 @@ class CoOptimization(Problem):
 
     def load_profile_values(self) -> np.ndarray:
         """(profile x period) multipliers from ``load_scale`` (constant column "1" = 1)."""
-        scale = self.data.load_scale.reindex(self.data.horizon.index)
-        scale.columns = [str(c) for c in scale.columns]
-        out = np.ones((len(self.load_columns), self.T))
-        for k, col in enumerate(self.load_columns):
-            if col in scale.columns:
-                out[k] = scale[col].to_numpy(float)
-        return out
+        return load_profile_values(self.data.load_scale, self.data.horizon, self.load_columns)
 
     def load_pu(self) -> tuple[np.ndarray, np.ndarray]:
         """Base load per math bus and period [pu]: nominal loads x their profiles."""

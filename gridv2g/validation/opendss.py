@@ -28,6 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridv2g.inputs import load_profile_columns, load_profile_values
+
 
 @dataclass
 class OpenDSSReport:
@@ -68,15 +70,9 @@ def validate_opendss(result, directory: str | Path | None = None) -> OpenDSSRepo
 
 def load_multipliers(data) -> np.ndarray:
     """(load element x period) multipliers of the feeder's original loads: the load profile the
-    optimizer applied to each load's bus (its own column, else ``"*"``, else 1)."""
-    scale = data.load_scale.reindex(data.horizon.index)
-    scale.columns = [str(c) for c in scale.columns]
-    ones = np.ones(len(scale))
-    rows = []
-    for bus in data.feeder.load.bus.astype(str):
-        column = bus if bus in scale.columns else "*" if "*" in scale.columns else None
-        rows.append(scale[column].to_numpy(float) if column else ones)
-    return np.array(rows).reshape(len(rows), len(scale))
+    optimizer applied to each load's bus (:func:`gridv2g.inputs.load_profile_columns`)."""
+    columns, col_of = load_profile_columns(data.load_scale.columns, data.feeder.load.bus)
+    return load_profile_values(data.load_scale, data.horizon, columns)[col_of]
 
 
 def replay_opendss(
