@@ -24,6 +24,7 @@ from gridv2g.fleet.sampling import (
     _step,
     _to_grid,
     _truncated_normal,
+    one_rating,
 )
 
 
@@ -132,10 +133,7 @@ def sample_truncated_gaussian(
         e_arrival_kwh=x["soc_arrival"] * capacity_kwh,
         e_target_kwh=x["soc_target"] * capacity_kwh,
         capacity_kwh=capacity_kwh,
-        p_charge_max_kw=p_kw,
-        p_discharge_max_kw=p_kw,
-        eta_charge=eta,
-        eta_discharge=eta,
+        **one_rating(p_kw, eta),
         v2g=bool(v2g),
         e_min_kwh=e_min,
         e_max_kwh=e_max,
@@ -229,10 +227,7 @@ def sample_reservations(
         e_arrival_kwh=x["e_arrival"],
         e_target_kwh=x["soc_target"] * capacity_kwh,
         capacity_kwh=capacity_kwh,
-        p_charge_max_kw=p_kw,
-        p_discharge_max_kw=p_kw,
-        eta_charge=eta,
-        eta_discharge=eta,
+        **one_rating(p_kw, eta),
         v2g=v2g,
     )
 

@@ -122,3 +122,14 @@ def _session_table(
     table = sessions_frame(pd.DataFrame(data), source=source)
     check_sessions(table, source=source)
     return table
+
+
+def one_rating(p_kw, eta) -> dict:
+    """Session columns of EVs that charge and discharge at one power rating ``p_kw`` [kW]
+    with one efficiency ``eta`` both ways (for :func:`_session_table`)."""
+    return {
+        "p_charge_max_kw": p_kw,
+        "p_discharge_max_kw": p_kw,
+        "eta_charge": eta,
+        "eta_discharge": eta,
+    }
