@@ -8,6 +8,7 @@ from __future__ import annotations
 import operator
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from gridv2g.errors import ProfileError
@@ -113,3 +114,10 @@ def _positive_int(value, name: str) -> int:
     if out < 1:
         raise ProfileError(f"Horizon {name} must be a positive integer; got {value!r}")
     return out
+
+
+def long_table(values, times: pd.DatetimeIndex, names, level: str) -> pd.Series:
+    """(element x time) array -> Series indexed by (time, element), the layout of every
+    time-dependent ``res_*`` table (``series.unstack()`` gives time x element)."""
+    index = pd.MultiIndex.from_product([times, list(names)], names=["time", level])
+    return pd.Series(np.asarray(values).T.ravel(), index=index)

@@ -35,7 +35,6 @@ SOLVER_DEFAULTS: dict[str, dict[str, dict]] = {
     "MPC": {},
     "V2A": {"HIGHS": {"mip_rel_gap": 1e-7}},
 }
-DEFAULT_OPTIONS = SOLVER_DEFAULTS["station"]
 INFEASIBLE = (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE)
 _UNBOUNDED = (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE)
 
@@ -88,7 +87,7 @@ def timed_solve(model, name: str, what: str, **options) -> str:
     if name == "HIGHS":
         silence_highs_banner()
     t0 = time.perf_counter()
-    defaults = SOLVER_DEFAULTS.get(getattr(model, "kind", ""), DEFAULT_OPTIONS)
+    defaults = SOLVER_DEFAULTS.get(getattr(model, "kind", ""), {})
     tightened = {k: v for k, v in defaults.get(name, {}).items() if k not in options}
     try:
         with warnings.catch_warnings():
@@ -114,12 +113,6 @@ def timed_solve(model, name: str, what: str, **options) -> str:
 MILP_SOLVERS = ("HIGHS", "SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS")
 #: solvers that take second-order cones with integers (a grid case with fleet binaries)
 MISOCP_SOLVERS = ("SCIP", "GUROBI", "CPLEX", "MOSEK", "XPRESS")
-
-
-def check_milp_solver(name: str, integer: bool, why: str) -> None:
-    """A problem with binaries needs a MILP solver; the error says which binaries."""
-    if integer and name not in MILP_SOLVERS:
-        raise GridV2GError(f"{name} cannot solve a MILP ({why}); use HIGHS")
 
 
 def check_status(name: str, status: str, problem: cp.Problem | None = None) -> None:

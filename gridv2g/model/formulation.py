@@ -33,6 +33,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gridv2g.errors import FeederError, GridV2GError
+from gridv2g.horizon import long_table
 from gridv2g.inputs import load_profile_columns
 from gridv2g.model import objective as obj
 from gridv2g.model.der import incidence
@@ -199,8 +200,7 @@ class BalancedDistFlow(GridFormulation):
         bus_names = np.array(net.bus_names)
 
         def long(values, level, elements):
-            index = pd.MultiIndex.from_product([times, list(elements)], names=["time", level])
-            return pd.Series(np.asarray(values).T.ravel(), index=index)
+            return long_table(values, times, elements, level)
 
         res_line = pd.DataFrame(
             {

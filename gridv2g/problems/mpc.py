@@ -36,6 +36,7 @@ from gridv2g.model.arrays import station_ev_arrays, station_limits_kw
 from gridv2g.model.objective import station_money
 from gridv2g.problems.base import Problem
 from gridv2g.problems.station import StationSchedule
+from gridv2g.result.base import solved
 from gridv2g.result.station import (
     PRICE_KEYS,
     StationResult,
@@ -250,17 +251,13 @@ class RollingHorizon(Problem):
             "fallback_steps": tm["fallback_steps"],
         }
         return StationResult(
-            status=cp.OPTIMAL,
-            solver=solver,
-            objective=figures["cost"],
-            timings=dict(tm),
+            **solved(self, solver, objective=figures["cost"], status=cp.OPTIMAL),
             res_ev=res_ev,
             res_station=res_station,
             res_ev_summary=res_ev_summary,
             res_price=price_table(self.data),
             summary=summary,
             baseline=base,
-            problem=self,
         )
 
 

@@ -3,6 +3,7 @@
 (:class:`StationResult`, also MPC), V2A (:class:`V2AResult`), two-stage stochastic
 (:class:`StochasticResult`)."""
 
-from gridv2g.result.base import ResultBase, long_table, write_tables
+from gridv2g.horizon import long_table
+from gridv2g.result.base import ResultBase, write_tables
 from gridv2g.result.grid import Result, build_result
 from gridv2g.result.station import StationResult, baseline, money, station_tables, uncontrolled

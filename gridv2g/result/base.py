@@ -18,12 +18,6 @@ import numpy as np
 import pandas as pd
 
 
-def long_table(values: np.ndarray, times: pd.DatetimeIndex, names, level: str) -> pd.Series:
-    """(element x time) array -> Series indexed by (time, element)."""
-    index = pd.MultiIndex.from_product([times, list(names)], names=["time", level])
-    return pd.Series(np.asarray(values).T.ravel(), index=index)
-
-
 def empty_long(columns, level: str) -> pd.DataFrame:
     """An empty (time, ``level``) table with ``columns``."""
     index = pd.MultiIndex.from_arrays([[], []], names=["time", level])
@@ -37,6 +31,19 @@ def expr_value(expr) -> float:
         return 0.0
     value = float(value)
     return 0.0 if math.isnan(value) else value
+
+
+def solved(problem, solver: str, objective: float | None = None, status: str | None = None):
+    """The base fields of a result of ``problem`` (a :class:`~gridv2g.problems.base.Problem`):
+    its status, the solver, its objective (the CVXPY value unless given), a copy of its
+    timings and the problem itself."""
+    return {
+        "status": problem.problem.status if status is None else status,
+        "solver": solver,
+        "objective": float(problem.problem.value) if objective is None else float(objective),
+        "timings": dict(problem.timings),
+        "problem": problem,
+    }
 
 
 @dataclass(kw_only=True)

@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from gridv2g import plots
-from gridv2g.result.base import ResultBase, empty_long, expr_value, long_table
+from gridv2g.horizon import long_table
+from gridv2g.result.base import ResultBase, empty_long, expr_value, solved
 from gridv2g.result.station import solved_tables
 
 #: res_station columns that only fleet stations fill (their EVs, ports and storage)
@@ -187,18 +188,14 @@ def build_result(co, solver: str) -> Result:
     for term, expr in co.terms.items():
         summary[f"term_{term}"] = expr_value(expr)
     return Result(
+        **solved(co, solver),
         name=data.feeder.name,
-        status=status,
-        solver=solver,
-        objective=objective,
-        timings=dict(co.timings),
         res_bus=res_bus,
         res_line=res_line,
         res_ext_grid=res_ext_grid,
         res_der=res_der,
         res_station=res_station,
         summary=summary,
-        problem=co,
         data=data,
         **fleet_tables,
     )
@@ -211,12 +208,13 @@ def _bus_demand_kw(co, feeder_buses: list[str]) -> tuple[np.ndarray, np.ndarray]
     m_p, m_q = co.formulation.bus_load_kw(co.load_columns, feeder_buses)
     profile = co.load_profile.value
     p, q = m_p @ profile, m_q @ profile
-    for units, block, sign in (
-        (data.der and data.der.units, co.der, -1.0),
-        (data.stations and data.stations.slots, co.stations, 1.0),
-    ):
-        if block is not None:
-            idx = np.array([pos[b] for b in units.bus])
-            np.add.at(p, idx, sign * block.p.value * sb)
-            np.add.at(q, idx, sign * block.q.value * sb)
+    devices = []  # (buses, block, sign): DER inject, stations consume
+    if co.der is not None:
+        devices.append((data.der.units.bus, co.der, -1.0))
+    if co.stations is not None:
+        devices.append((data.stations.slots.bus, co.stations, 1.0))
+    for buses, block, sign in devices:
+        idx = np.array([pos[b] for b in buses])
+        np.add.at(p, idx, sign * block.p.value * sb)
+        np.add.at(q, idx, sign * block.q.value * sb)
     return p, q

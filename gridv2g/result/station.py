@@ -16,11 +16,12 @@ import numpy as np
 import pandas as pd
 
 from gridv2g import plots
+from gridv2g.horizon import long_table
 from gridv2g.inputs import StationData
 from gridv2g.model.arrays import station_ev_arrays
 from gridv2g.model.objective import station_money
 from gridv2g.model.station import ESSArrays, EVArrays, assign_ports
-from gridv2g.result.base import ResultBase, long_table
+from gridv2g.result.base import ResultBase, solved
 
 #: the price columns of a station problem [money/kWh]
 PRICE_KEYS = ("buy", "sell", "tariff", "v2g_pay")
@@ -235,15 +236,11 @@ def build_station_result(sched, solver: str) -> StationResult:
         **{k: v for k, v in sched.timings.items() if k.endswith("_s")},
     }
     return StationResult(
-        status=status,
-        solver=solver,
-        objective=objective,
-        timings=dict(sched.timings),
+        **solved(sched, solver),
         res_ev=res_ev,
         res_station=res_station,
         res_ev_summary=res_ev_summary,
         res_price=price_table(data),
         summary=summary,
         baseline=base,
-        problem=sched,
     )

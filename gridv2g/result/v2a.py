@@ -10,9 +10,10 @@ from typing import ClassVar
 import numpy as np
 import pandas as pd
 
+from gridv2g.horizon import long_table
 from gridv2g.inputs import DISCHARGE_MODES, IDLE, MODES, STATUS
 from gridv2g.plots import v2a as v2a_plots
-from gridv2g.result.base import ResultBase, long_table
+from gridv2g.result.base import ResultBase, solved
 
 #: powers below this are solver noise [kW]
 POWER_TOL_KW = 1e-7
@@ -171,13 +172,9 @@ def build_v2a_result(sched, solver: str) -> V2AResult:
         **{k: v for k, v in sched.timings.items() if k.endswith("_s")},
     }
     return V2AResult(
-        status=summary["status"],
-        solver=solver,
-        objective=summary["objective"],
-        timings=dict(sched.timings),
+        **solved(sched, solver, objective=summary["objective"]),
         res_ev=res_ev,
         res_site=res_site,
         res_ev_summary=res_ev_summary,
         summary=summary,
-        problem=sched,
     )
