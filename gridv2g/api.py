@@ -70,7 +70,7 @@ def schedule_station(case: StationCase, solver: str | None = None, dpp: bool = F
     options = {**case.solver.options, **options}
     if case.mpc is not None:
         m = case.mpc
-        return control(data, m.window, m.penalty_per_kwh, m.compare, name or "CLARABEL")
+        return control(data, m.window, m.penalty_per_kwh, m.compare, name or "CLARABEL", **options)
     return StationSchedule(data, dpp=dpp).solve(name, **options)
 
 

@@ -150,7 +150,7 @@ class RollingHorizon(Problem):
         window = slice(k, k + self.W)
         return not (self.ev.mask[self.visible.value > 0, window]).any()
 
-    def _solve(self, solver: str) -> str:
+    def _solve(self, solver: str, **options) -> str:
         """Solve the current step; a solver failure counts as a status, not an exception.
 
         The fallback solver works on a twin Problem (same variables and constraints) so the
@@ -171,16 +171,23 @@ class RollingHorizon(Problem):
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-                problem.solve(solver=solver, ignore_dpp=fallback)
+                # the caller's options are for the chosen solver, not the fallback
+                problem.solve(solver=solver, ignore_dpp=fallback, **({} if fallback else options))
         except cp.SolverError:
             return "solver_error"
         return problem.status
 
-    def run(self, solver: str = "CLARABEL", progress: bool = True, steps: int | None = None):
+    def run(
+        self,
+        solver: str = "CLARABEL",
+        progress: bool = True,
+        steps: int | None = None,
+        **options,
+    ):
         """Control the whole horizon (or its first ``steps`` periods); returns a
         :class:`~gridv2g.result.station.StationResult` (``summary`` has per-step times)."""
         self._progress, self._steps = progress, steps
-        return self.solve(solver)
+        return self.solve(solver, **options)
 
     def run_solver(self, name: str, **options) -> str:
         """The control loop: every period, set the window's Parameters, re-solve, apply the
@@ -203,7 +210,7 @@ class RollingHorizon(Problem):
             if self.nothing_to_decide(k):
                 continue  # no EV plugged in now or within the window
             t0 = time.perf_counter()
-            status = self._solve(name)
+            status = self._solve(name, **options)
             if status != cp.OPTIMAL and name != FALLBACK_SOLVER:
                 # an interior-point failure on a degenerate step: the simplex solver is slower
                 # but does not fail there
@@ -274,16 +281,17 @@ def compare_with_perfect_foresight(
     solver: str = "CLARABEL",
     progress: bool = True,
     penalty: float = 10.0,
+    **options,
 ) -> MPCComparison:
     """MPC, the perfect-foresight optimum (all EVs known, soft targets at the same penalty)
     and the uncontrolled baseline on the same sessions: cost and shortfall side by side."""
     import dataclasses
 
-    mpc = RollingHorizon(data, window, penalty).run(solver, progress=progress)
+    mpc = RollingHorizon(data, window, penalty).run(solver, progress=progress, **options)
     pf_data = dataclasses.replace(
         data, soft_target=True, shortfall_penalty_per_kwh=mpc.problem.penalty
     )
-    pf = StationSchedule(pf_data).solve(solver)
+    pf = StationSchedule(pf_data).solve(solver, **options)
     base = mpc.baseline["money"]
     table = pd.DataFrame(
         {
@@ -311,12 +319,14 @@ def control(
     compare: bool = True,
     solver: str = "CLARABEL",
     progress: bool = True,
+    **options,
 ) -> StationResult:
-    """Rolling-horizon control of ``data``; with ``compare`` the result's summary also holds
-    the perfect-foresight cost and the MPC's cost against it (percent)."""
+    """Rolling-horizon control of ``data`` (``options`` go to the solver of every step); with
+    ``compare`` the result's summary also holds the perfect-foresight cost and the MPC's cost
+    against it (percent)."""
     if not compare:
-        return RollingHorizon(data, window, penalty).run(solver, progress=progress)
-    cmp = compare_with_perfect_foresight(data, window, solver, progress, penalty)
+        return RollingHorizon(data, window, penalty).run(solver, progress=progress, **options)
+    cmp = compare_with_perfect_foresight(data, window, solver, progress, penalty, **options)
     result = cmp.mpc
     result.summary["perfect_foresight_cost"] = float(cmp.table.cost["perfect_foresight"])
     result.summary["cost_vs_perfect_foresight_percent"] = float(
