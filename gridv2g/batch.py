@@ -27,8 +27,10 @@ nothing is pickled from user input, and every case is re-validated where it runs
 from __future__ import annotations
 
 import copy
+import hashlib
 import itertools
 import json
+import math
 import os
 import time
 import traceback
@@ -37,11 +39,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gridv2g import api
-from gridv2g.case import CaseError, case_from_dict, expand_shorthands
+from gridv2g.case import CaseError, case_from_dict, expand_shorthands, output_folder
+from gridv2g.case.yamlio import load_yaml_file
+
+#: most scenarios one sweep may expand to (an option lifts it)
+MAX_SCENARIOS = 100_000
 
 
 class SweepSpec(BaseModel):
@@ -66,17 +71,17 @@ class Scenario:
     id: str
     values: dict
     raw: dict
+    #: the folder its files must lie in (the base case's), None if others are allowed
+    root: str | None = None
 
 
-def load_sweep(path: str | Path) -> tuple[SweepSpec, dict, Path]:
-    """Read a sweep file: the spec, the base case mapping (``base_dir`` set) and its path."""
+def load_sweep(path: str | Path, allow_outside: bool = False) -> tuple[SweepSpec, dict, Path]:
+    """Read a sweep file: the spec, the base case mapping (``base_dir`` set) and its path.
+    The base case must lie in the sweep file's folder (or below) unless ``allow_outside``."""
     path = Path(path)
     if not path.is_file():
         raise CaseError(f"sweep file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: not valid YAML: {exc}") from None
+    raw, _ = load_yaml_file(path)
     try:
         spec = SweepSpec.model_validate(raw)
     except ValidationError as exc:
@@ -91,9 +96,18 @@ def load_sweep(path: str | Path) -> tuple[SweepSpec, dict, Path]:
         ]
         raise CaseError(f"{path.name}: invalid sweep\n  " + "\n  ".join(messages)) from None
     base_path = (path.parent / spec.base).resolve()
+    if not allow_outside and not base_path.is_relative_to(path.parent.resolve()):
+        raise CaseError(
+            f"{path.name}: base case '{spec.base}' lies outside the sweep's folder; move it "
+            "there or allow other folders explicitly (allow_outside=True; CLI "
+            "--allow-outside-paths)"
+        )
     if not base_path.is_file():
         raise CaseError(f"{path.name}: base case not found: {base_path}")
-    base = expand_shorthands(yaml.safe_load(base_path.read_text()))
+    base, _ = load_yaml_file(base_path)
+    if not isinstance(base, dict):
+        raise CaseError(f"{base_path}: a case file is a YAML mapping of fields")
+    base = expand_shorthands(base)
     base.setdefault("base_dir", str(base_path.parent))
     return spec, base, base_path
 
@@ -126,10 +140,22 @@ def _set(raw: dict, dotted: str, value) -> None:
             node = node.setdefault(key, {})
 
 
-def scenarios(spec: SweepSpec, base: dict) -> list[Scenario]:
-    """Expand the sweep: the product (or zip) of the value lists, each checked as a case."""
+def scenarios(
+    spec: SweepSpec, base: dict, root: str | None = None, max_scenarios: int = MAX_SCENARIOS
+) -> list[Scenario]:
+    """Expand the sweep: the product (or zip) of the value lists, each checked as a case.
+    At most ``max_scenarios`` (counted before any is built)."""
     paths = list(spec.vary)
     lists = [spec.vary[p] for p in paths]
+    fixed = [p for p in paths if p.split(".")[0] == "base_dir"]
+    if fixed:
+        raise CaseError(f"sweep '{spec.name}': base_dir is set by gridv2g, not varied")
+    count = len(lists[0]) if spec.mode == "zip" else math.prod(len(v) for v in lists)
+    if count > max_scenarios:
+        raise CaseError(
+            f"sweep '{spec.name}': {count:,} scenarios, more than {max_scenarios:,}; split "
+            "the sweep or raise the limit (max_scenarios; CLI --max-scenarios)"
+        )
     if spec.mode == "zip":
         lengths = {p: len(v) for p, v in spec.vary.items()}
         if len(set(lengths.values())) != 1:
@@ -145,8 +171,8 @@ def scenarios(spec: SweepSpec, base: dict) -> list[Scenario]:
             _set(raw, p, v)
         sid = ",".join(f"{p.split('.')[-1]}={v}" for p, v in values.items())
         label = f"sweep '{spec.name}' scenario {sid}"
-        case_from_dict(raw, label)  # every scenario valid before any solve
-        out.append(Scenario(id=_safe(sid), values=values, raw=raw))
+        case_from_dict(raw, label, root=root)  # every scenario valid before any solve
+        out.append(Scenario(id=_safe(sid), values=values, raw=raw, root=root))
     ids = [s.id for s in out]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -155,16 +181,21 @@ def scenarios(spec: SweepSpec, base: dict) -> list[Scenario]:
 
 
 def _safe(sid: str) -> str:
-    return "".join(c if c.isalnum() or c in "=,.-_" else "_" for c in sid)
+    """A file name for a scenario id: no separators, no leading dot, at most 150 characters
+    (a hash of the id keeps long ones distinct)."""
+    safe = "".join(c if c.isalnum() or c in "=,.-_" else "_" for c in sid).lstrip(".")
+    if len(safe) > 150:
+        safe = safe[:130] + "-" + hashlib.sha256(sid.encode()).hexdigest()[:16]
+    return safe or "scenario"
 
 
-def run_scenario(raw: dict, sid: str, validate: bool = True) -> dict:
+def run_scenario(raw: dict, sid: str, validate: bool = True, root: str | None = None) -> dict:
     """Solve one scenario (a case mapping) and return its row; never raises: a failure is a
     row with ``status="error"`` and the error's text. Runs in a worker."""
     t0 = time.perf_counter()
     row: dict = {"scenario": sid}
     try:
-        case = case_from_dict(raw, f"scenario {sid}")
+        case = case_from_dict(raw, f"scenario {sid}", root=root)
         result = api.solve(case)
         figures = _scalars(result.summary)
         figures["solver_status"] = figures.pop("status", None)
@@ -201,12 +232,16 @@ def run_batch(
     address: str | None = None,
     resume: bool = True,
     progress: bool = True,
+    allow_outside: bool = False,
+    max_scenarios: int = MAX_SCENARIOS,
+    dashboard_address: str = "127.0.0.1:8787",
 ) -> pd.DataFrame:
     """Run every scenario of ``sweep``; returns the summary table (one row per scenario, the
     varied values first). See the module docstring for storage, resume and execution."""
-    spec, base, _ = load_sweep(sweep)
-    todo_all = scenarios(spec, base)
-    folder = Path(out or Path("out") / spec.name)
+    spec, base, base_path = load_sweep(sweep, allow_outside)
+    root = None if allow_outside else str(base_path.parent)
+    todo_all = scenarios(spec, base, root, max_scenarios)
+    folder = Path(out) if out else output_folder(Path("out"), spec.name)
     store = folder / "scenarios"
     store.mkdir(parents=True, exist_ok=True)
     todo = [s for s in todo_all if not (resume and _done(store / f"{s.id}.json"))]
@@ -221,7 +256,7 @@ def run_batch(
     bar = _progress(len(todo), spec.name, progress)
     if todo:
         if dask or address:
-            _run_dask(todo, spec.validate_ac, address, workers, keep, bar)
+            _run_dask(todo, spec.validate_ac, address, workers, keep, bar, dashboard_address)
         else:
             _run_local(todo, spec.validate_ac, workers, keep, bar)
     bar.close()
@@ -249,11 +284,11 @@ def _run_local(todo, validate, workers, keep, bar) -> None:
     workers = workers or os.cpu_count() or 1
     if workers == 1:  # no process pool: easier to debug, same results
         for s in todo:
-            keep(run_scenario(s.raw, s.id, validate))
+            keep(run_scenario(s.raw, s.id, validate, s.root))
             bar.update()
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_scenario, s.raw, s.id, validate): s for s in todo}
+        futures = {pool.submit(run_scenario, s.raw, s.id, validate, s.root): s for s in todo}
         for future in as_completed(futures):
             s = futures[future]
             try:
@@ -264,7 +299,7 @@ def _run_local(todo, validate, workers, keep, bar) -> None:
             bar.update()
 
 
-def _run_dask(todo, validate, address, workers, keep, bar) -> None:
+def _run_dask(todo, validate, address, workers, keep, bar, dashboard_address) -> None:
     try:
         from dask.distributed import Client, LocalCluster
         from dask.distributed import as_completed as dask_completed
@@ -274,12 +309,20 @@ def _run_dask(todo, validate, address, workers, keep, bar) -> None:
         ) from None
     cluster = None
     if address is None:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1)
+        # every service on loopback unless told otherwise: Dask's dashboard defaults to
+        # all interfaces
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=dashboard_address,
+        )
         address = cluster.scheduler_address
     try:
         with Client(address) as client:
             futures = {
-                client.submit(run_scenario, s.raw, s.id, validate, pure=False): s for s in todo
+                client.submit(run_scenario, s.raw, s.id, validate, s.root, pure=False): s
+                for s in todo
             }
             for future in dask_completed(list(futures)):
                 s = futures[future]

@@ -10,6 +10,7 @@ import pandas as pd
 import typer
 import yaml
 
+from gridv2g.case.load import output_folder
 from gridv2g.errors import GridV2GError
 from gridv2g.feeders import SHIPPED
 from gridv2g.feeders import load_feeder as _load_feeder
@@ -41,18 +42,21 @@ def run(
         bool, typer.Option(help="also replay a grid result in OpenDSS on the unbalanced feeder")
     ] = False,
     csv: Annotated[bool, typer.Option(help="write CSV instead of Parquet")] = False,
+    allow_outside_paths: Annotated[
+        bool, typer.Option(help="let the case read files outside its own folder")
+    ] = False,
 ) -> None:
     """Solve a case, replay it in AC power flow and write tables, summary and plots."""
 
     import gridv2g as g
 
     try:
-        loaded = g.load_case(case)
+        loaded = g.load_case(case, allow_outside=allow_outside_paths)
         result = g.solve(loaded, solver=solver)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
-    folder = Path(out or Path("out") / loaded.name)
+    folder = Path(out) if out else output_folder("out", loaded.name)
     result.to_dir(folder, fmt="csv" if csv else "parquet")
     # the validated case, paths absolute, so that `gridv2g validate FOLDER` can replay it
     (folder / "case.yaml").write_text(
@@ -146,6 +150,9 @@ def validate(
     opendss: Annotated[
         bool, typer.Option(help="also replay it in OpenDSS on the unbalanced feeder")
     ] = False,
+    allow_outside_paths: Annotated[
+        bool, typer.Option(help="let the case read files outside its own folder")
+    ] = False,
 ) -> None:
     """Replay a written grid result in AC power flow (pandapower) and report the errors."""
 
@@ -156,7 +163,7 @@ def validate(
 
     folder_path = Path(folder)
     try:
-        case = load_case(folder_path / "case.yaml")
+        case = load_case(folder_path / "case.yaml", allow_outside=allow_outside_paths)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=2) from None
@@ -213,18 +220,21 @@ def site(
         str | None, typer.Option(help="output folder (default out/<case>_siting)")
     ] = None,
     solver: Annotated[str | None, typer.Option(help="solver (default: the case's)")] = None,
+    allow_outside_paths: Annotated[
+        bool, typer.Option(help="let the case read files outside its own folder")
+    ] = False,
 ) -> None:
     """Site and size the fleet's stations: PSO (or enumeration) over the co-optimization."""
     import gridv2g as g
     from gridv2g.siting import site_case
 
     try:
-        loaded = g.load_case(case)
+        loaded = g.load_case(case, allow_outside=allow_outside_paths)
         result = site_case(loaded, solver=solver)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
-    folder = Path(out or Path("out") / f"{loaded.name}_siting")
+    folder = Path(out) if out else output_folder("out", f"{loaded.name}_siting")
     folder.mkdir(parents=True, exist_ok=True)
     result.best.to_csv(folder / "best.csv")
     result.evaluations.to_csv(folder / "evaluations.csv", index=False)
@@ -252,12 +262,31 @@ def batch(
         str | None, typer.Option(help="Dask scheduler address (implies --dask)")
     ] = None,
     resume: Annotated[bool, typer.Option(help="skip scenarios finished before")] = True,
+    allow_outside_paths: Annotated[
+        bool, typer.Option(help="let the case read files outside its own folder")
+    ] = False,
+    max_scenarios: Annotated[
+        int, typer.Option(help="refuse sweeps that expand to more scenarios")
+    ] = 100_000,
+    dashboard_address: Annotated[
+        str, typer.Option(help="Dask dashboard address of a local cluster (host:port)")
+    ] = "127.0.0.1:8787",
 ) -> None:
     """Run a scenario sweep; every finished scenario is kept, failures are recorded."""
     from gridv2g.batch import run_batch
 
     try:
-        table = run_batch(sweep, out, workers=workers, dask=dask, address=address, resume=resume)
+        table = run_batch(
+            sweep,
+            out,
+            workers=workers,
+            dask=dask,
+            address=address,
+            resume=resume,
+            allow_outside=allow_outside_paths,
+            max_scenarios=max_scenarios,
+            dashboard_address=dashboard_address,
+        )
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None

@@ -16,14 +16,17 @@ LOT = CASES / "lot20_seed001.yaml"
 
 
 def sweep_file(tmp_path, vary, mode="product", name="lot_sweep", base=LOT) -> Path:
+    """A sweep in ``tmp_path`` over a copy of ``base`` beside it (a sweep reads its base case
+    from its own folder)."""
     path = tmp_path / f"{name}.yaml"
-    spec = {"name": name, "base": str(base), "mode": mode, "vary": vary, "validate": False}
+    (tmp_path / base.name).write_text(base.read_text())
+    spec = {"name": name, "base": base.name, "mode": mode, "vary": vary, "validate": False}
     path.write_text(yaml.safe_dump(spec))
     return path
 
 
 def test_shipped_sweep_expands_to_valid_cases():
-    spec, base, _ = load_sweep(CASES / "sweeps" / "ieee33_ev_fleet_size.yaml")
+    spec, base, _ = load_sweep(CASES / "sweep_ieee33_ev_fleet_size.yaml")
     found = scenarios(spec, base)
     assert len(found) == 10
     assert found[0].values == {"fleet.sessions.n": 10, "fleet.sessions.seed": 1}
@@ -46,7 +49,7 @@ def test_zip_needs_equal_lengths_and_paths_must_exist(tmp_path):
 def test_sweep_file_rejects_unknown_fields(tmp_path):
     path = tmp_path / "s.yaml"
     path.write_text(
-        yaml.safe_dump({"name": "s", "base": str(LOT), "vary": {"sessions.n": [5]}, "workers": 3})
+        yaml.safe_dump({"name": "s", "base": LOT.name, "vary": {"sessions.n": [5]}, "workers": 3})
     )
     with pytest.raises(CaseError, match="valid fields"):
         load_sweep(path)

@@ -253,7 +253,7 @@ def test_compile_error_names_file_and_line():
     message = str(info.value)
     assert "broken.dss" in message
     assert "no_such_code" in message  # OpenDSS's own message
-    assert f"line: {lineno}" in message
+    assert f"broken.dss:{lineno}" in message  # the file and the line
 
 
 def test_missing_file_names_the_path(tmp_path):

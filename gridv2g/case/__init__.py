@@ -22,7 +22,14 @@ from gridv2g.case.build import (
     v2a_data,
     v2a_profile,
 )
-from gridv2g.case.load import CASE_KINDS, case_from_dict, case_schema, expand_shorthands, load_case
+from gridv2g.case.load import (
+    CASE_KINDS,
+    case_from_dict,
+    case_schema,
+    expand_shorthands,
+    load_case,
+    output_folder,
+)
 from gridv2g.case.specs import *  # noqa: F403
 from gridv2g.case.specs import (
     SEED002_HOUSEHOLD_BILL_PU,

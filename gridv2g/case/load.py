@@ -11,6 +11,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from gridv2g.case.specs import Case, CaseError, StationCase, StochasticCase, V2ACase
+from gridv2g.case.yamlio import load_yaml_file
 
 #: the case kinds by their ``problem`` field; a case without one is a grid case
 CASE_KINDS: dict[str, type[BaseModel]] = {
@@ -65,21 +66,20 @@ def _valid_fields(model: type[BaseModel], loc) -> list[str]:
     return list(current.model_fields)
 
 
-def load_case(path: str | Path) -> Case | StationCase | StochasticCase:
-    """Read and validate a case YAML file; errors name the file, the line and the field."""
+def load_case(path: str | Path, allow_outside: bool = False) -> Case | StationCase | StochasticCase:
+    """Read and validate a case YAML file; errors name the file, the line and the field.
+
+    Files the case names (CSV profiles and sessions, feeder files) must lie in the case
+    file's folder or below unless ``allow_outside`` is True (see :meth:`Case.path`)."""
     path = Path(path)
     if not path.is_file():
         raise CaseError(f"case file not found: {path}")
-    text = path.read_text()
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise CaseError(f"{path}: not valid YAML: {exc}") from None
+    raw, node = load_yaml_file(path)
     if not isinstance(raw, dict):
         raise CaseError(f"{path}: a case file is a YAML mapping of fields")
     raw.setdefault("base_dir", str(path.resolve().parent))
-    return case_from_dict(raw, path.name, node)
+    root = None if allow_outside else str(path.resolve().parent)
+    return case_from_dict(raw, path.name, node, root=root)
 
 
 def expand_shorthands(raw: dict) -> dict:
@@ -91,14 +91,18 @@ def expand_shorthands(raw: dict) -> dict:
     return raw
 
 
-def case_from_dict(raw: dict, label: str, node=None):
+def case_from_dict(raw: dict, label: str, node=None, root: str | Path | None = None):
     """Validate a case given as a mapping (a parsed YAML file, possibly edited, e.g. by a
     batch sweep). ``label`` names it in errors; ``node`` (the composed YAML) adds line
-    numbers. Relative paths resolve against ``raw["base_dir"]``."""
+    numbers. Relative paths resolve against ``raw["base_dir"]``; with ``root``, every path
+    the case names must lie inside that folder (see :meth:`Case.path`)."""
     raw = expand_shorthands(raw)
-    model = CASE_KINDS.get(raw.get("problem"), Case)
+    problem = raw.get("problem")
+    if problem is not None and (not isinstance(problem, str) or problem not in CASE_KINDS):
+        raise CaseError(f"{label}: problem: {problem!r} is not one of {list(CASE_KINDS)}")
+    model = CASE_KINDS.get(problem, Case)
     try:
-        return model.model_validate(raw)
+        case = model.model_validate(raw)
     except ValidationError as exc:
         messages = []
         for err in exc.errors():
@@ -112,6 +116,8 @@ def case_from_dict(raw: dict, label: str, node=None):
             else:
                 messages.append(f"{at}: {where}: {err['msg']}")
         raise CaseError("invalid case\n  " + "\n  ".join(messages)) from None
+    case._root = None if root is None else str(root)
+    return case
 
 
 def case_schema() -> dict:
@@ -121,3 +127,16 @@ def case_schema() -> dict:
     from pydantic import TypeAdapter
 
     return TypeAdapter(Case | StationCase | StochasticCase | V2ACase).json_schema()
+
+
+def output_folder(out: str | Path, name: str) -> Path:
+    """``out / <name>`` with the name made a safe folder name (letters, digits, ``._-``; no
+    separator, no leading dot, at most 100 characters), so a case or sweep name from someone
+    else's file can never place output outside ``out``."""
+    parts = [p for p in str(name).replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in "_".join(parts)).lstrip(".")
+    safe = safe[:100] or "case"
+    folder = Path(out) / safe
+    if not folder.resolve().is_relative_to(Path(out).resolve()):  # belt and braces
+        raise CaseError(f"output name {name!r} leaves the output folder {out}")
+    return folder

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
 from gridv2g.errors import GridV2GError
 
@@ -58,11 +58,28 @@ class _CaseBase(_Model):
     horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
     #: folder against which relative paths resolve (set by load_case)
     base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
+    #: the folder every path must lie in (the case file's); None: no confinement. Set by
+    #: case_from_dict; not a case-file field.
+    _root: str | None = PrivateAttr(None)
 
     def path(self, relative: str) -> Path:
-        """``relative`` resolved against the case file's folder (absolute paths unchanged)."""
+        """``relative`` resolved against ``base_dir`` (absolute paths unchanged). A case read
+        from a file may only name files inside that file's folder, unless the reader allowed
+        others (``allow_outside``; CLI ``--allow-outside-paths``): a case from someone else
+        must not read arbitrary files."""
         p = Path(relative)
-        return p if p.is_absolute() else Path(self.base_dir) / p
+        p = p if p.is_absolute() else Path(self.base_dir) / p
+        if self._root is not None:
+            root = Path(self._root).resolve()
+            try:
+                p.resolve().relative_to(root)
+            except ValueError:
+                raise CaseError(
+                    f"case '{self.name}': path '{relative}' lies outside the case's folder "
+                    f"{root}; move the file there, or allow other folders explicitly "
+                    "(load_case(..., allow_outside=True); CLI --allow-outside-paths)"
+                ) from None
+        return p
 
 
 class FeederSpec(_Model):

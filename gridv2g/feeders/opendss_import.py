@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from gridv2g.errors import FeederError, GridV2GWarning, OpenDSSError
+from gridv2g.feeders.dss_guard import compile_guarded
 from gridv2g.feeders.model import Feeder, linecode_matrix_rows
 
 #: OpenDSS length unit code -> km per unit. Code 0 ("none") is read as km: OpenDSS only ever
@@ -80,16 +81,15 @@ def run_command(command: str, source: str | Path | None = None) -> str:
 
 
 def compile_model(master: str | Path, commands=()) -> Path:
-    """Clear OpenDSS, compile ``master`` and run the extra ``commands``; returns the path."""
+    """Clear OpenDSS, build the circuit of ``master`` and run the extra ``commands``; returns
+    the path. Both are judged first (:mod:`gridv2g.feeders.dss_guard`): only commands that
+    build and solve a circuit run, reports are skipped, files stay inside ``master``'s folder."""
     master = Path(master).resolve()
     if not master.is_file():
         raise OpenDSSError(f"OpenDSS model not found: {master}")
-    dss = _dss()
-    dss.Basic.AllowChangeDir(False)  # keep the Python process's working directory
-    run_command("clear")
-    run_command(f'compile "{master}"', source=master)
-    for command in commands:
-        run_command(command, source=master)
+    # never OpenDSS's own compile: feeder files are read and judged command by command, so
+    # that they cannot run programs, write files or read outside their folder (dss_guard)
+    compile_guarded(master, commands, run_command)
     return master
 
 
