@@ -78,7 +78,7 @@ class GridData:
     ampacity: bool = True
     objective: dict[str, float] = field(default_factory=lambda: {"losses": 1.0})
     s_base_kva: float = 1000.0
-    #: the grid formulation (:data:`gridv2g.model.formulation.FORMULATIONS`)
+    #: the grid formulation (:data:`gridv2g.model.registry.FORMULATIONS`, or ``auto``)
     formulation: str = "balanced_socp"
 
 

@@ -126,6 +126,8 @@ def grid_data(case: Case, feeder=None):
                 "kind": [d.kind for d in case.der],
                 "s_kva": [d.s_kva for d in case.der],
                 "pf_min": [d.pf_min for d in case.der],
+                "phases": [d.phases for d in case.der],
+                "conn": [d.conn for d in case.der],
             },
             index=pd.Index([d.name for d in case.der], name="der"),
         )
@@ -145,6 +147,8 @@ def grid_data(case: Case, feeder=None):
                 "s_kva": [s.s_kva for s in case.stations],
                 "p_variable": [s.p_kw is None for s in case.stations],
                 "fleet": [s.fleet for s in case.stations],
+                "phases": [s.phases for s in case.stations],
+                "conn": [s.conn for s in case.stations],
             },
             index=pd.Index([s.name for s in case.stations], name="station"),
         )
@@ -188,6 +192,7 @@ def grid_data(case: Case, feeder=None):
         ampacity=opt.ampacity,
         objective=objective,
         s_base_kva=opt.s_base_kva,
+        formulation=case.formulation,
         fleet=fleet_data(case) if case.fleet is not None else None,
     )
 
@@ -215,6 +220,7 @@ def fleet_data(case: Case):
         options=fleet.options,
         base_dir=case.base_dir,
     )
+    station_case._root = case._root  # the grid case's file confinement holds for its fleet
     return station_data(station_case)
 
 

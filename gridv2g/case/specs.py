@@ -102,12 +102,26 @@ class DERSpec(_Model):
     s_kva: float = Field(gt=0, description="inverter rating [kVA]")
     availability: ProfileSpec = Field(description="available power, per unit of s_kva")
     pf_min: float = Field(0.0, ge=0, le=1, description="minimum power factor (0 = none)")
+    phases: str | None = Field(
+        None,
+        pattern=r"^[123](\.[123]){0,2}$",
+        description="phases it connects to, e.g. '2' or '1.2.3' (default: the bus's phases; "
+        "the unbalanced formulation places it there, the balanced one spreads it)",
+    )
+    conn: Literal["wye", "delta"] = Field("wye", description="wye (phase-neutral) or delta")
 
 
 class StationSlotSpec(_Model):
     name: str = Field(description="slot name")
     bus: str = Field(description="feeder bus name")
     s_kva: float = Field(gt=0, description="converter rating [kVA]")
+    phases: str | None = Field(
+        None,
+        pattern=r"^[123](\.[123]){0,2}$",
+        description="phases it connects to, e.g. '2' or '1.2.3' (default: the bus's phases; "
+        "the unbalanced formulation places it there, the balanced one spreads it)",
+    )
+    conn: Literal["wye", "delta"] = Field("wye", description="wye (phase-neutral) or delta")
     p_kw: ProfileSpec | None = Field(None, description="fixed consumption profile [kW]")
     p_min_kw: float | None = Field(None, description="lower bound if p is a variable [kW]")
     p_max_kw: float | None = Field(None, description="upper bound if p is a variable [kW]")
@@ -214,6 +228,12 @@ class Case(_CaseBase):
         default_factory=lambda: ObjectiveSpec(losses=1.0), description="weighted terms"
     )
     solver: SolverSpec = Field(default_factory=SolverSpec, description="solver and options")
+    formulation: Literal["auto", "balanced_socp", "unbalanced"] = Field(
+        "auto",
+        description="grid model: balanced_socp (branch-flow SOCP on the balanced equivalent), "
+        "unbalanced (per-phase LinDist3Flow closed against OpenDSS), or auto (unbalanced on "
+        "a feeder with single- or two-phase buses or loads, balanced otherwise)",
+    )
 
 
 class SessionsSpec(_Model):

@@ -18,7 +18,8 @@ PowerModels.jl, where ``build_opf_bf`` never names ``SOCBFPowerModel``). An impl
 
 :class:`BalancedDistFlow` is the balanced branch-flow SOCP of :mod:`gridv2g.model.distflow` on
 the single-phase equivalent (:meth:`Feeder.balanced`): exact and fast on balanced feeders such
-as IEEE 33. :data:`FORMULATIONS` lists the implementations by the name case files use.
+as IEEE 33. :mod:`gridv2g.model.unbalanced_formulation` holds the per-phase one;
+:data:`gridv2g.model.registry.FORMULATIONS` lists them by the name case files use.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from gridv2g.errors import FeederError, GridV2GError
+from gridv2g.errors import GridV2GError
+from gridv2g.feeders.phase_model import DeviceMap
 from gridv2g.horizon import long_table
 from gridv2g.inputs import load_profile_columns
 from gridv2g.model import objective as obj
@@ -56,10 +58,16 @@ class GridFormulation(ABC):
     def points(self) -> list[str]:
         """Names of the connection points (rows of every injection matrix)."""
 
+    #: True when the problem's solve is a loop that closes the model against a power flow
+    #: (:meth:`close`); the balanced SOCP is solved once
+    closes: ClassVar[bool] = False
+
     @abstractmethod
-    def connection(self, buses: Sequence[str], phases: Sequence[str] | None = None):
-        """(point x device) sparse matrix placing each device (at ``buses``, on ``phases``,
-        default the bus's phases) on the connection points; unknown buses raise FeederError."""
+    def connection(self, buses: Sequence[str], phases=None, conn=None) -> DeviceMap:
+        """How devices (at ``buses``, on ``phases`` such as ``"1.2.3"`` or ``"2"``, default
+        the bus's phases; ``conn`` wye or delta) inject at the connection points: a
+        :class:`~gridv2g.feeders.phase_model.DeviceMap` (``p(p_dev, q_dev)``,
+        ``q(p_dev, q_dev)``: point x period). Unknown buses raise FeederError."""
 
     @abstractmethod
     def load_matrices(self, columns: Sequence[str]):
@@ -77,9 +85,26 @@ class GridFormulation(ABC):
         """Per-point voltage limits [pu] from defaults and {bus: (vmin, vmax)} overrides."""
 
     @abstractmethod
-    def block(self, periods, p_demand, q_demand, vmin_pu, vmax_pu, v_source_pu, ampacity, elastic):
+    def block(
+        self,
+        periods,
+        p_demand,
+        q_demand,
+        vmin_pu,
+        vmax_pu,
+        v_source_pu,
+        ampacity,
+        elastic,
+        load_profile=None,
+    ):
         """The network block: variables and named constraints over (element x period) for the
-        net demand ``p_demand``, ``q_demand`` (point x period expressions, pu)."""
+        net demand ``p_demand``, ``q_demand`` (point x period expressions, pu). A formulation
+        that keeps the feeder's loads inside its block (voltage-dependent) takes the
+        (profile x period) ``load_profile`` Parameter of :meth:`load_matrices`' columns."""
+
+    def close(self, co, solver: str, **options):
+        """The solve loop of a closing formulation (``closes``); others never get here."""
+        raise NotImplementedError
 
     @abstractmethod
     def substation_p(self, block) -> cp.Expression:
@@ -119,9 +144,13 @@ class BalancedDistFlow(GridFormulation):
     def points(self) -> list[str]:
         return list(self.net.bus_names)
 
-    def connection(self, buses, phases=None) -> sp.csr_matrix:
-        # a balanced model spreads every device over the three phases: phases do not matter
-        return incidence(self.net.nb, self.net.bus_index(buses))
+    def connection(self, buses, phases=None, conn=None) -> DeviceMap:
+        # a balanced model spreads every device over the three phases: phases and the
+        # connection do not matter
+        c = incidence(self.net.nb, self.net.bus_index(buses))
+        zero = sp.csr_matrix(c.shape)
+        n = c.shape[1]
+        return DeviceMap(c, zero, zero, c, [str(b) for b in buses], [""] * n, ["wye"] * n)
 
     def load_matrices(self, columns):
         net, sb = self.net, self.s_base_kva
@@ -161,7 +190,19 @@ class BalancedDistFlow(GridFormulation):
             vmin[i], vmax[i] = lo, hi
         return vmin, vmax
 
-    def block(self, periods, p_demand, q_demand, vmin_pu, vmax_pu, v_source_pu, ampacity, elastic):
+    def block(
+        self,
+        periods,
+        p_demand,
+        q_demand,
+        vmin_pu,
+        vmax_pu,
+        v_source_pu,
+        ampacity,
+        elastic,
+        load_profile=None,
+    ):
+        # the feeder's loads are constant power in the net demand already (load_matrices)
         return distflow(
             self.net,
             periods,
@@ -257,18 +298,3 @@ class BalancedDistFlow(GridFormulation):
                 )
         cols = ["limit", "element", "time", "limit_value", "needed_value"]
         return pd.DataFrame(rows, columns=cols)
-
-
-#: the grid formulations by the name case files use
-FORMULATIONS: dict[str, type[GridFormulation]] = {BalancedDistFlow.name: BalancedDistFlow}
-
-
-def grid_formulation(name: str, feeder, s_base_kva: float = 1000.0) -> GridFormulation:
-    """The formulation ``name`` built for ``feeder``; an unknown name lists the valid ones."""
-    try:
-        cls = FORMULATIONS[name]
-    except KeyError:
-        raise FeederError(
-            f"unknown grid formulation '{name}'; valid: {sorted(FORMULATIONS)}"
-        ) from None
-    return cls(feeder, s_base_kva)

@@ -34,11 +34,11 @@ from gridv2g.inputs import (
 from gridv2g.model import der as der_block
 from gridv2g.model import objective as obj
 from gridv2g.model.fleet import FleetModel, fleet_block, set_station_limits
-from gridv2g.model.formulation import grid_formulation
+from gridv2g.model.registry import grid_formulation
 from gridv2g.problems.base import Problem
 from gridv2g.problems.station import StationSchedule
 from gridv2g.result.grid import build_result
-from gridv2g.solvers import MILP_SOLVERS, MISOCP_SOLVERS, describe, describe_station
+from gridv2g.solvers import INFEASIBLE, MILP_SOLVERS, MISOCP_SOLVERS, describe, describe_station
 
 __all__ = [
     "CoOptimization",
@@ -95,35 +95,46 @@ class CoOptimization(Problem):
         constraints = []
         if data.der is not None and len(data.der.units):
             u = data.der.units
+            self.der_map = form.connection(u.bus, u.get("phases"), u.get("conn"))
             self.der = der_block.der(
-                form.connection(u.bus, u.get("phases")),
+                self.der_map.pp,
                 u.s_kva.to_numpy(dtype=float) / sb,
                 T,
                 reactive=u.kind.map(lambda k: data.reactive.get(k, True)).to_numpy(bool),
                 curtailment=data.curtailment,
                 pf_min=u["pf_min"].to_numpy(float) if "pf_min" in u else None,
             )
-            p_dem = p_dem - self.der.C @ self.der.p
-            q_dem = q_dem - self.der.C @ self.der.q
+            # devices on their connection points (phases; delta devices rotated)
+            p_dem = p_dem - self.der_map.p(self.der.p, self.der.q)
+            q_dem = q_dem - self.der_map.q(self.der.p, self.der.q)
             constraints += self.der.all_constraints()
         if data.stations is not None and len(data.stations.slots):
             s = data.stations.slots
+            self.station_map = form.connection(s.bus, s.get("phases"), s.get("conn"))
             self.stations = der_block.station_slots(
-                form.connection(s.bus, s.get("phases")),
+                self.station_map.pp,
                 s.s_kva.to_numpy(dtype=float) / sb,
                 T,
                 reactive=np.full(len(s), data.reactive.get("station", True)),
                 p_variable=s.p_variable.to_numpy(bool),
             )
-            p_dem = p_dem + self.stations.C @ self.stations.p
-            q_dem = q_dem + self.stations.C @ self.stations.q
+            p_dem = p_dem + self.station_map.p(self.stations.p, self.stations.q)
+            q_dem = q_dem + self.station_map.q(self.stations.p, self.stations.q)
             constraints += self.stations.all_constraints()
         self.fleet = None
         if data.fleet is not None:
             constraints += self._connect_fleet()
         self.vmin_pu, self.vmax_pu = form.v_limits(data.vmin_pu, data.vmax_pu, data.bus_v_limits)
         self.grid = form.block(
-            T, p_dem, q_dem, self.vmin_pu, self.vmax_pu, data.v_source_pu, data.ampacity, elastic
+            T,
+            p_dem,
+            q_dem,
+            self.vmin_pu,
+            self.vmax_pu,
+            data.v_source_pu,
+            data.ampacity,
+            elastic,
+            load_profile=self.load_profile,
         )
         constraints += self.grid.all_constraints()
 
@@ -245,6 +256,30 @@ class CoOptimization(Problem):
             set_station_limits(self.fleet.block, self.data.fleet)
 
     # ------------------------------------------------------------------ solve hooks
+    def run_solver(self, name: str, **options) -> str:
+        """One timed solve, or, for a formulation that closes against a power flow (the
+        unbalanced one), its loop: solve, replay in OpenDSS, correct, re-solve, until the
+        replay meets every limit (:meth:`GridFormulation.close`; raises ClosingError if it
+        does not converge). The elastic diagnosis version is solved once."""
+        if not self.formulation.closes or self.elastic:
+            return super().run_solver(name, **options)
+        from gridv2g.model.unbalanced_closing import ClosingError
+
+        t0 = time.perf_counter()
+        try:
+            report = self.formulation.close(self, name, **options)
+        except ClosingError:
+            if self.problem.status in INFEASIBLE:
+                return self.problem.status  # the template diagnoses which limits bind
+            raise
+        self.timings.update(
+            solve_s=float(report.summary["solve_s"]),
+            replay_s=float(report.summary["replay_s"]),
+            closing_iterations=int(report.summary["iterations"]),
+            total_s=time.perf_counter() - t0,
+        )
+        return self.problem.status
+
     def result(self, solver: str):
         """A :class:`~gridv2g.result.Result` of the solved problem."""
         return build_result(self, solver)

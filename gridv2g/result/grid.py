@@ -49,6 +49,8 @@ class Result(ResultBase):
         "res_station",
         "res_ev",
         "res_ev_summary",
+        "res_bus_phase",
+        "res_line_phase",
     )
 
     name: str
@@ -59,6 +61,13 @@ class Result(ResultBase):
     res_station: pd.DataFrame
     res_ev: pd.DataFrame = field(default_factory=pd.DataFrame)
     res_ev_summary: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: per-phase tables of the unbalanced formulation: (time, bus, phase) ``vm_pu`` (OpenDSS's,
+    #: of the delivered plan), ``vm_model_pu``, ``error_pu``; (time, line, phase) ``p_from_kw``,
+    #: ``q_from_kvar``, ``i_ka``, ``loss_kw``, ``loading_percent``
+    res_bus_phase: pd.DataFrame = field(default_factory=pd.DataFrame)
+    res_line_phase: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: the closing loop's iterations (unbalanced formulation), one row per solve
+    closing: pd.DataFrame = field(default_factory=pd.DataFrame)
     #: the inputs (:class:`~gridv2g.inputs.GridData`) the tables were solved for; replays read
     #: these and the tables, never the solver objects
     data: object = field(default=None, repr=False)
@@ -137,7 +146,30 @@ def build_result(co, solver: str) -> Result:
     p_sub = res_ext_grid.p_kw
     vm_t = res_bus.vm_pu.unstack("bus").drop(columns=data.feeder.source_bus, errors="ignore")
     stacked = vm_t.stack()
-    vmin_at, vmax_at = stacked.idxmin(), stacked.idxmax()
+    low = high = stacked
+    phase_tables = {
+        k: net_tables[k] for k in ("res_bus_phase", "res_line_phase") if k in net_tables
+    }
+    if "res_bus_phase" in phase_tables:
+        # limits hold per phase: the extremes are phase voltages ("bus.phase")
+        ph = phase_tables["res_bus_phase"].vm_pu
+        ph = ph[ph.index.get_level_values("bus") != str(data.feeder.source_bus)]
+        flat = ph.copy()
+        flat.index = pd.MultiIndex.from_arrays(
+            [
+                ph.index.get_level_values("time"),
+                [
+                    f"{b}.{p}"
+                    for b, p in zip(
+                        ph.index.get_level_values("bus"),
+                        ph.index.get_level_values("phase"),
+                        strict=True,
+                    )
+                ],
+            ]
+        )
+        low = high = flat
+    vmin_at, vmax_at = low.idxmin(), high.idxmax()
     losses_kw = res_line.loss_kw.groupby("time").sum()
     status, objective = co.problem.status, float(co.problem.value)
     summary = {
@@ -154,10 +186,10 @@ def build_result(co, solver: str) -> Result:
         "valley_kw": float(p_sub.min()),
         "peak_valley_kw": float(p_sub.max() - p_sub.min()),
         "voltage_deviation": float((vm_t - 1.0).abs().to_numpy().sum()),
-        "vmin_pu": float(stacked.min()),
+        "vmin_pu": float(low.min()),
         "vmin_bus": str(vmin_at[1]),
         "vmin_time": vmin_at[0],
-        "vmax_pu": float(stacked.max()),
+        "vmax_pu": float(high.max()),
         "vmax_bus": str(vmax_at[1]),
         "vmax_time": vmax_at[0],
         "max_relaxation_gap": float(np.max(gap)) if gap.size else 0.0,
@@ -187,6 +219,20 @@ def build_result(co, solver: str) -> Result:
         )
     for term, expr in co.terms.items():
         summary[f"term_{term}"] = expr_value(expr)
+    closing = pd.DataFrame()
+    report = getattr(co.formulation, "report", None)
+    if report is not None:
+        closing = report.iterations
+        s = report.summary
+        summary.update(
+            closing_converged=bool(s["converged"]),
+            closing_iterations=int(s["iterations"]),
+            model_error_pu=float(s["model_error_pu"]),
+            losses_error_percent=float(s["losses_error_percent"]),
+            opendss_violation_pu=float(s["violation_pu"]),
+        )
+        if "vuf_percent" in res_bus:
+            summary["vuf_max_percent"] = float(res_bus.vuf_percent.max())
     return Result(
         **solved(co, solver),
         name=data.feeder.name,
@@ -197,7 +243,9 @@ def build_result(co, solver: str) -> Result:
         res_station=res_station,
         summary=summary,
         data=data,
+        closing=closing,
         **fleet_tables,
+        **phase_tables,
     )
 
 
