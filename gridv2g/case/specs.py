@@ -240,9 +240,10 @@ class SessionsSpec(_Model):
     """EV sessions: a CSV in the session format, or a seeded sampler of gridv2g.fleet."""
 
     csv: str | None = Field(None, description="session CSV (DESIGN.md format), relative path")
-    sampler: Literal["seed001_lot", "truncated_gaussian", "parking_lot", "reservations"] | None = (
-        Field(None, description="a gridv2g.fleet sampler")
-    )
+    sampler: (
+        Literal["seed001_lot", "truncated_gaussian", "parking_lot", "reservations", "gao2019_fleet"]
+        | None
+    ) = Field(None, description="a gridv2g.fleet sampler")
     n: int | None = Field(None, ge=1, description="number of EVs (samplers that take it)")
     seed: int = Field(0, description="random seed of the sampler")
     day: str | None = Field(None, description="day the sampler draws on (default: horizon)")

@@ -10,7 +10,7 @@ import pandas as pd
 
 from gridv2g.errors import SessionError
 from gridv2g.fleet.checks import check_sessions
-from gridv2g.fleet.gao2019 import sample_parking_lot
+from gridv2g.fleet.gao2019 import sample_gao2019_fleet, sample_parking_lot
 from gridv2g.fleet.samplers import sample_reservations, sample_truncated_gaussian, seed001_lot
 from gridv2g.horizon import Horizon
 
@@ -20,6 +20,7 @@ SAMPLERS: dict[str, Callable[..., pd.DataFrame]] = {
     "truncated_gaussian": sample_truncated_gaussian,
     "parking_lot": sample_parking_lot,
     "reservations": sample_reservations,
+    "gao2019_fleet": sample_gao2019_fleet,
 }
 
 

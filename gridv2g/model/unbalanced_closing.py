@@ -293,7 +293,11 @@ def corrections(block: UnbalancedBlock, replay: ReplayResult, p_ext=None, q_ext=
     if "s_max" in block.params:
         lim = block.limited
         vf = replay.vm_model[pm.f[lim]]
-        s_model = np.hypot(block.P.value[lim], block.Q.value[lim])
+        # the model's flows at the solved point (before any solve: the linear model's own
+        # flows of the replayed consumption)
+        p_mod = P if block.P.value is None else block.P.value
+        q_mod = Q if block.Q.value is None else block.Q.value
+        s_model = np.hypot(p_mod[lim], q_mod[lim])
         i_dss = replay.i_branch_a / pm.i_base_a[lim][:, None]
         err = i_dss - s_model / vf
         out["s_max"] = np.maximum(pm.i_max_pu[lim][:, None] - err, 0.0) * vf
@@ -343,11 +347,12 @@ def close(
     max_iter: int = 30,
     v_tol_pu: float = 1e-6,
     i_tol_a: float = 1e-6,
-    obj_rtol: float = 1e-5,
+    obj_rtol: float = 1e-4,
     solver: str = "CLARABEL",
     raise_on_failure: bool = True,
     relax: float = 0.6,
     ignore_dpp: bool | None = None,
+    warm_start: bool = True,
     **options,
 ) -> ClosingReport:
     """Run the closing loop (module docstring) on ``problem`` built around ``block``.
@@ -359,7 +364,9 @@ def close(
     docstring); ``v_tol_pu``, ``i_tol_a``: tolerances of the OpenDSS limit check; ``obj_rtol``:
     relative objective change that counts as settled; ``ignore_dpp``: recompile with the
     current Parameter values at each solve instead of DPP re-solves (default: when the problem
-    holds a second-order cone, see :mod:`gridv2g.model.unbalanced`); ``options`` go to the
+    holds a second-order cone, see :mod:`gridv2g.model.unbalanced`); ``warm_start``: set the
+    corrections from an OpenDSS replay of the base case (every device at zero) before the
+    first solve, so that the first model is already close to OpenDSS; ``options`` go to the
     solver.
 
     Returns a :class:`ClosingReport`; raises :class:`ClosingError` if no OpenDSS-feasible,
@@ -373,6 +380,20 @@ def close(
     prev_obj = None
     converged = False
     rep = None
+    warm = 0
+    state: dict = {}  # the corrections without back-off
+    margin_v = np.zeros((pm.nn, T))
+    margin_s = np.zeros((len(block.limited), T))
+    if warm_start:
+        # correct the model at the base case (feeder loads, every device at zero) before the
+        # first solve: plain LinDist3Flow is a few mV off, enough to call a feeder that runs
+        # close to a limit infeasible when OpenDSS says it is not
+        zeros = np.zeros((n_dev, T))
+        base = replay.run(block.load_mult_value(), zeros, zeros, periods=T)
+        shape = (pm.nn, T)
+        for name, value in corrections(block, base, np.zeros(shape), np.zeros(shape)).items():
+            block.params[name].value = value
+        warm = 1
     for it in range(max_iter):
         t0 = time.perf_counter()
         problem.solve(solver=solver, ignore_dpp=ignore_dpp, **options)
@@ -392,6 +413,14 @@ def close(
         enforced = np.isin(replay.limited, block.limited)
         amp = (rep.i_branch_a - (pm.i_max_pu * pm.i_base_a)[replay.limited][:, None]).clip(0)
         amp = amp[enforced]
+        # per enforced phase branch of the block (its order), for the back-off
+        amp_rows = np.zeros((len(block.limited), T))
+        pos = {b: k for k, b in enumerate(block.limited)}
+        for r, b in enumerate(replay.limited):
+            if b in pos:
+                amp_rows[pos[b]] = np.maximum(
+                    rep.i_branch_a[r] - pm.i_max_pu[b] * pm.i_base_a[b], 0.0
+                )
         obj = float(problem.value)
         rows.append(
             {
@@ -418,8 +447,23 @@ def close(
             break
         prev_obj = obj
         for name, value in corrections(block, rep).items():
-            old = block.params[name].value
-            block.params[name].value = value if it == 0 else old + relax * (value - old)
+            old = state.get(name, block.params[name].value)
+            state[name] = value if it + warm == 0 else old + relax * (value - old)
+        # back-off: where OpenDSS saw a limit broken, tighten the model's own limit there by
+        # what it saw (cumulative). A plan at a binding limit moves between degenerate optima
+        # whose flows differ, so a correction alone chases it; the back-off makes the next
+        # plan sit inside by the model's remaining error. Raising v_corr at one node raises
+        # that node's model voltage only (the drop equations of its branches take the
+        # difference), i.e. tightens its limits.
+        up, low = node_violations(block, rep)
+        margin_v += 2.0 * block.vmax_pu[:, None] * up - 2.0 * block.vmin_pu[:, None] * low
+        block.params["v_corr"].value = state["v_corr"] + margin_v
+        for name in ("p_loss", "q_loss", "p_resid", "q_resid"):
+            block.params[name].value = state[name]
+        if "s_max" in block.params:
+            vf = rep.vm_model[pm.f[block.limited]]
+            margin_s += amp_rows / pm.i_base_a[block.limited][:, None] * vf
+            block.params["s_max"].value = np.maximum(state["s_max"] - margin_s, 0.0)
     table = pd.DataFrame(rows).rename_axis("iteration")
     summary = {
         "converged": converged,
@@ -461,6 +505,21 @@ def has_cone(problem: cp.Problem) -> bool:
         isinstance(c, linear) and all(arg.is_affine() for arg in c.args)
         for c in problem.constraints
     )
+
+
+def node_violations(block: UnbalancedBlock, replay: ReplayResult):
+    """(model node x T) largest upper and lower phase-voltage violations [pu] among the
+    OpenDSS nodes that map to each model node (0 where within limits)."""
+    pm = block.model
+    T = replay.vm_node.shape[1]
+    nm = replay.node_model
+    ok = (nm >= 0) & np.isin(nm, np.flatnonzero(pm.inner_nodes))
+    up = np.zeros((pm.nn, T))
+    low = np.zeros((pm.nn, T))
+    rows, target = np.flatnonzero(ok), nm[ok]
+    np.maximum.at(up, target, np.maximum(replay.vm_node[rows] - block.vmax_pu[target, None], 0))
+    np.maximum.at(low, target, np.maximum(block.vmin_pu[target, None] - replay.vm_node[rows], 0))
+    return up, low
 
 
 def limit_mask(block: UnbalancedBlock, replay: ReplayResult) -> np.ndarray:

@@ -167,7 +167,7 @@ class UnbalancedLinDist3Flow(GridFormulation):
             p_parts.append(sign * block.p)
             q_parts.append(sign * block.q)
         devices = self.connection(buses, phases, conn) if buses else None
-        key = (tuple(buses), tuple(phases), tuple(conn), float(data.v_source_pu))
+        key = (tuple(buses), tuple(phases), tuple(conn), data.v_source_pu)
         if self._replay is None or self._replay_key != key:
             self._replay = OpenDSSPhaseReplay(self.pm, devices, v_source_pu=data.v_source_pu)
             self._replay_key = key
