@@ -104,6 +104,9 @@ class UnbalancedBlock:
     vmax_pu: np.ndarray | None = None
     loss_p: cp.Expression | None = None
     loss_q: cp.Expression | None = None
+    #: (node x T) back-off held in ``v_corr`` [squared pu]: a deliberate tightening of the
+    #: limits by the closing loop, not a prediction; :meth:`vm_pu` leaves it out
+    v_backoff: np.ndarray | float = 0.0
 
     def all_constraints(self) -> list:
         return [c for group in self.constraints.values() for c in group]
@@ -126,6 +129,7 @@ class UnbalancedBlock:
 
     def reset(self) -> None:
         """All corrections to zero (plain LinDist3Flow), ``s_max`` to ``I_max`` (1 pu voltage)."""
+        self.v_backoff = 0.0
         for p in self.params.values():
             p.value = np.zeros(p.shape)
         if "s_max" in self.params:
@@ -139,8 +143,9 @@ class UnbalancedBlock:
         return np.broadcast_to(np.asarray(m, dtype=float), (self.model.n_loads, self.periods))
 
     def vm_pu(self) -> np.ndarray:
-        """Solved phase voltage magnitudes (node x period) [pu]."""
-        return np.sqrt(np.maximum(self.v.value, 0.0))
+        """Solved phase voltage magnitudes (node x period) [pu]: the model's prediction, i.e.
+        without the closing loop's back-off (see ``v_backoff``)."""
+        return np.sqrt(np.maximum(self.v.value - self.v_backoff, 0.0))
 
 
 def _limits(value, pm: PhaseModel) -> np.ndarray:

@@ -382,8 +382,9 @@ def close(
     rep = None
     warm = 0
     state: dict = {}  # the corrections without back-off
-    margin_v = np.zeros((pm.nn, T))
-    margin_s = np.zeros((len(block.limited), T))
+    m_up = np.zeros((pm.nn, T))  # back-off of the upper voltage limits [pu]
+    m_low = np.zeros((pm.nn, T))
+    m_amp = np.zeros((len(block.limited), T))  # back-off of the ampacities [A]
     if warm_start:
         # correct the model at the base case (feeder loads, every device at zero) before the
         # first solve: plain LinDist3Flow is a few mV off, enough to call a feeder that runs
@@ -414,13 +415,11 @@ def close(
         amp = (rep.i_branch_a - (pm.i_max_pu * pm.i_base_a)[replay.limited][:, None]).clip(0)
         amp = amp[enforced]
         # per enforced phase branch of the block (its order), for the back-off
-        amp_rows = np.zeros((len(block.limited), T))
+        amp_room = np.zeros((len(block.limited), T))  # I_max - I_opendss [A]
         pos = {b: k for k, b in enumerate(block.limited)}
         for r, b in enumerate(replay.limited):
             if b in pos:
-                amp_rows[pos[b]] = np.maximum(
-                    rep.i_branch_a[r] - pm.i_max_pu[b] * pm.i_base_a[b], 0.0
-                )
+                amp_room[pos[b]] = pm.i_max_pu[b] * pm.i_base_a[b] - rep.i_branch_a[r]
         obj = float(problem.value)
         rows.append(
             {
@@ -455,14 +454,21 @@ def close(
         # plan sit inside by the model's remaining error. Raising v_corr at one node raises
         # that node's model voltage only (the drop equations of its branches take the
         # difference), i.e. tightens its limits.
-        up, low = node_violations(block, rep)
-        margin_v += 2.0 * block.vmax_pu[:, None] * up - 2.0 * block.vmin_pu[:, None] * low
+        # the margin grows by what OpenDSS saw broken and shrinks by the room it saw (an
+        # integral action toward zero room where the plan binds; margins of nodes that do
+        # not bind fall back to zero, so the plan does not stay conservative)
+        room_up, room_low = node_rooms(block, rep)
+        m_up = _back_off(m_up, room_up)
+        m_low = _back_off(m_low, room_low)
+        margin_v = 2.0 * block.vmax_pu[:, None] * m_up - 2.0 * block.vmin_pu[:, None] * m_low
         block.params["v_corr"].value = state["v_corr"] + margin_v
+        block.v_backoff = margin_v
         for name in ("p_loss", "q_loss", "p_resid", "q_resid"):
             block.params[name].value = state[name]
         if "s_max" in block.params:
             vf = rep.vm_model[pm.f[block.limited]]
-            margin_s += amp_rows / pm.i_base_a[block.limited][:, None] * vf
+            m_amp = _back_off(m_amp, amp_room)  # [A], as for the voltages
+            margin_s = m_amp / pm.i_base_a[block.limited][:, None] * vf
             block.params["s_max"].value = np.maximum(state["s_max"] - margin_s, 0.0)
     table = pd.DataFrame(rows).rename_axis("iteration")
     summary = {
@@ -507,18 +513,31 @@ def has_cone(problem: cp.Problem) -> bool:
     )
 
 
-def node_violations(block: UnbalancedBlock, replay: ReplayResult):
-    """(model node x T) largest upper and lower phase-voltage violations [pu] among the
-    OpenDSS nodes that map to each model node (0 where within limits)."""
+#: share of the room OpenDSS shows that a back-off gives back per iteration (a broken limit
+#: adds its whole violation): full release made the degenerate plans of the Gao case cycle
+#: (20 solves), none left the lateral case 7e-3 pu conservative
+BACK_OFF_RELEASE = 0.5
+
+
+def _back_off(margin: np.ndarray, room: np.ndarray) -> np.ndarray:
+    """New back-off from the old one and OpenDSS's room to the limit (negative: broken)."""
+    step = np.where(room < 0, -room, -BACK_OFF_RELEASE * np.minimum(room, 1e3))
+    return np.maximum(margin + step, 0.0)
+
+
+def node_rooms(block: UnbalancedBlock, replay: ReplayResult):
+    """(model node x T) room to the upper and lower phase-voltage limits [pu] in OpenDSS:
+    the smallest over the OpenDSS nodes that map to each model node (negative: broken;
+    +inf for the source and unmapped nodes)."""
     pm = block.model
     T = replay.vm_node.shape[1]
     nm = replay.node_model
     ok = (nm >= 0) & np.isin(nm, np.flatnonzero(pm.inner_nodes))
-    up = np.zeros((pm.nn, T))
-    low = np.zeros((pm.nn, T))
+    up = np.full((pm.nn, T), np.inf)
+    low = np.full((pm.nn, T), np.inf)
     rows, target = np.flatnonzero(ok), nm[ok]
-    np.maximum.at(up, target, np.maximum(replay.vm_node[rows] - block.vmax_pu[target, None], 0))
-    np.maximum.at(low, target, np.maximum(block.vmin_pu[target, None] - replay.vm_node[rows], 0))
+    np.minimum.at(up, target, block.vmax_pu[target, None] - replay.vm_node[rows])
+    np.minimum.at(low, target, replay.vm_node[rows] - block.vmin_pu[target, None])
     return up, low
 
 

@@ -9,11 +9,12 @@ period's injections go back onto the multi-phase model OpenDSS solves:
   ``Load`` (model 1), spread evenly over the phases of its bus;
 - the source at the case's voltage, regulators at their fixed taps (as exported).
 
-Per period the report gives OpenDSS's losses against the SOCP's, the substation power, the
-lowest phase voltage and where, the largest |V_socp - V_phase| over every bus node (the
-balanced model's error plus the unbalance it cannot see) and the largest phase unbalance
-(max - min phase voltage at a bus). Nothing is flagged by a tolerance: the differences are
-the balanced equivalent's documented error, measured (README).
+Per period the report gives OpenDSS's losses against the model's, the substation power, the
+lowest and highest phase voltage, the node-periods outside the case's own limits
+(``voltage_violations``; ``limits_ok`` in the summary), the largest |V_model - V_phase| over
+every bus node (per phase for the unbalanced formulation; for the balanced one its error plus
+the unbalance it cannot see) and the largest phase unbalance (max - min phase voltage at a
+bus). Devices sit on the phases and in the connection the optimizer placed them on.
 
 Speed: the model is compiled once; each period sets kW/kvar through OpenDSS's API and solves.
 """
@@ -29,6 +30,9 @@ import numpy as np
 import pandas as pd
 
 from gridv2g.inputs import load_profile_columns, load_profile_values
+
+#: a phase voltage beyond its limit by more than this counts as a violation [pu]
+VOLTAGE_TOL_PU = 1e-6
 
 
 @dataclass
@@ -46,13 +50,29 @@ def _kv(vn_kv_ll: float, nodes: str) -> float:
     return vn_kv_ll / np.sqrt(3.0) if len(nodes.split(".")) == 1 else vn_kv_ll
 
 
-def _element(kind: str, name: str, bus: str, feeder) -> str:
-    nodes = feeder.bus.at[bus, "nodes"]
+def _element(kind: str, name: str, bus: str, feeder, nodes=None, conn=None) -> str:
+    """An OpenDSS Generator or Load of 0 kW on ``bus``, on ``nodes`` (``"2"``, ``"1.2.3"``;
+    default: every phase of the bus) in ``conn`` (wye or delta), as the optimizer placed it."""
+    if nodes is None or (isinstance(nodes, float) and np.isnan(nodes)):
+        nodes = feeder.bus.at[bus, "nodes"]
+    nodes = str(nodes)
+    conn = "wye" if conn is None or (isinstance(conn, float) and np.isnan(conn)) else str(conn)
     n = len(nodes.split("."))
-    kv = _kv(feeder.bus.at[bus, "vn_kv"], nodes)
-    return f"New {kind}.{name} bus1={bus}.{nodes} phases={n} kv={kv:.12g} kw=0 kvar=0 model=1" + (
-        " vminpu=0.5 vmaxpu=1.5" if kind == "Load" else ""
+    vn = float(feeder.bus.at[bus, "vn_kv"])
+    kv = vn / np.sqrt(3.0) if (n == 1 and conn == "wye") else vn
+    phases = 1 if (conn == "delta" and n == 2) else n
+    return (
+        f"New {kind}.{name} bus1={bus}.{nodes} phases={phases} conn={conn} kv={kv:.12g} "
+        "kw=0 kvar=0 model=1" + (" vminpu=0.5 vmaxpu=1.5" if kind == "Load" else "")
     )
+
+
+def _placed(table: pd.DataFrame, kind: str, prefix: str, feeder) -> list[str]:
+    phases = table["phases"] if "phases" in table else pd.Series(None, index=table.index)
+    conn = table["conn"] if "conn" in table else pd.Series(None, index=table.index)
+    return [
+        _element(kind, f"{prefix}{u}", b, feeder, phases[u], conn[u]) for u, b in table.bus.items()
+    ]
 
 
 def validate_opendss(result, directory: str | Path | None = None) -> OpenDSSReport:
@@ -65,6 +85,7 @@ def validate_opendss(result, directory: str | Path | None = None) -> OpenDSSRepo
         result.res_der,
         result.res_station,
         directory,
+        res_bus_phase=getattr(result, "res_bus_phase", None),
     )
 
 
@@ -76,7 +97,14 @@ def load_multipliers(data) -> np.ndarray:
 
 
 def replay_opendss(
-    data, res_bus, res_line, res_ext_grid, res_der, res_station, directory=None
+    data,
+    res_bus,
+    res_line,
+    res_ext_grid,
+    res_der,
+    res_station,
+    directory=None,
+    res_bus_phase=None,
 ) -> OpenDSSReport:
     """Replay result tables (as ``Result.to_dir`` writes them) of the grid case ``data``
     (:class:`~gridv2g.problems.co_optimize.GridData`) in OpenDSS."""
@@ -96,10 +124,8 @@ def replay_opendss(
             extra.append(f"Vsource.source.pu={data.v_source_pu:.12g}")
         der_units = data.der.units if data.der is not None else pd.DataFrame(columns=["bus"])
         slots = data.stations.slots if data.stations is not None else pd.DataFrame(columns=["bus"])
-        extra += [
-            _element("Generator", f"gv2g_der_{u}", b, feeder) for u, b in der_units.bus.items()
-        ]
-        extra += [_element("Load", f"gv2g_slot_{s}", b, feeder) for s, b in slots.bus.items()]
+        extra += _placed(der_units, "Generator", "gv2g_der_", feeder)
+        extra += _placed(slots, "Load", "gv2g_slot_", feeder)
         compile_model(master, extra)
         run_command("set tolerance=1e-10")
         run_command("set maxiterations=100")
@@ -116,13 +142,17 @@ def replay_opendss(
             "st_p": per_element(res_station, "station", slots.index, "p_kw"),
             "st_q": per_element(res_station, "station", slots.index, "q_kvar"),
         }
-        return _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections, dss)
+        return _replay(
+            data, res_bus, res_line, res_ext_grid, der_units, slots, injections, dss, res_bus_phase
+        )
     finally:
         if tmp is not None:
             tmp.cleanup()
 
 
-def _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections, dss):
+def _replay(
+    data, res_bus, res_line, res_ext_grid, der_units, slots, injections, dss, res_bus_phase=None
+):
     feeder = data.feeder
     times = data.horizon.index
     load_names = list(feeder.load.index)
@@ -146,6 +176,22 @@ def _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections,
     inner = node_bus != source_bus
     bus_lower = {str(b).lower(): b for b in feeder.bus.index}
     socp_cols = [bus_lower[b] for b in node_bus]
+    # the model's voltage of each OpenDSS node: per phase where the formulation has phases,
+    # else the bus's (balanced) voltage
+    model_vm = np.tile(np.nan, (len(data.horizon.index), len(names)))
+    if res_bus_phase is not None and len(res_bus_phase):
+        col = "vm_model_pu" if "vm_model_pu" in res_bus_phase else "vm_pu"
+        wide = res_bus_phase[col].unstack(["bus", "phase"])
+        keys = pd.MultiIndex.from_arrays([[bus_lower[b] for b in node_bus], node_num])
+        model_vm = wide.reindex(columns=keys).to_numpy()
+    else:
+        model_vm = vm_socp[socp_cols].to_numpy()
+    # the case's own limits per node (bus overrides by name)
+    vmin_node = np.full(len(names), float(data.vmin_pu))
+    vmax_node = np.full(len(names), float(data.vmax_pu))
+    for bus, (lo_v, hi_v) in dict(data.bus_v_limits).items():
+        hit = node_bus == str(bus).lower()
+        vmin_node[hit], vmax_node[hit] = lo_v, hi_v
 
     rows, vm_all = [], []
     t0 = time.perf_counter()
@@ -170,9 +216,10 @@ def _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections,
         volts = np.asarray(dss.Circuit.AllBusVolts()).reshape(-1, 2)
         vm = np.hypot(volts[:, 0], volts[:, 1]) / base
         vm_all.append(vm)
-        socp = vm_socp.loc[t, socp_cols].to_numpy()
-        dv = np.abs(vm - socp)
+        socp = model_vm[k]
+        dv = np.nan_to_num(np.abs(vm - socp))
         dv[~inner] = 0.0
+        over = inner & ((vm > vmax_node + VOLTAGE_TOL_PU) | (vm < vmin_node - VOLTAGE_TOL_PU))
         lo = int(np.argmin(np.where(inner, vm, np.inf)))
         worst = int(np.argmax(dv))
         frame = pd.DataFrame({"bus": node_bus[inner], "vm": vm[inner]})
@@ -188,6 +235,8 @@ def _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections,
                 "vmin_socp_pu": float(vm_socp.loc[t].drop(feeder.source.bus.iloc[0]).min()),
                 "vmin_opendss_pu": float(vm[lo]),
                 "vmin_opendss_at": f"{node_bus[lo]}.{node_num[lo]}",
+                "vmax_opendss_pu": float(vm[inner].max()),
+                "voltage_violations": int(over.sum()),
                 "max_dv_pu": float(dv[worst]),
                 "max_dv_at": f"{node_bus[worst]}.{node_num[worst]}",
                 "max_unbalance_pu": float(spread.max()),
@@ -218,6 +267,10 @@ def _replay(data, res_bus, res_line, res_ext_grid, der_units, slots, injections,
         "substation_opendss_kwh": float(periods.substation_opendss_kw.sum() * hours),
         "vmin_socp_pu": float(periods.vmin_socp_pu.min()),
         "vmin_opendss_pu": float(periods.vmin_opendss_pu.min()),
+        "vmax_opendss_pu": float(periods.vmax_opendss_pu.max()),
+        # the case's own limits, per phase node and period (tolerance VOLTAGE_TOL_PU)
+        "voltage_violations": int(periods.voltage_violations.sum()),
+        "limits_ok": bool(periods.voltage_violations.sum() == 0),
         "max_dv_pu": float(periods.max_dv_pu.max()),
         "max_unbalance_pu": float(periods.max_unbalance_pu.max()),
         "replay_s": seconds,
