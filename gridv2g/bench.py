@@ -412,6 +412,53 @@ def bench_mpc(n_ev: int, rebuild_steps: int = 3) -> dict:
     }
 
 
+def bench_unbalanced(periods: int, n_ev: int) -> dict:
+    """One record: the per-phase formulation closed against OpenDSS on IEEE 123 (the
+    :func:`grid_case` DER case; with ``n_ev`` > 0 the :func:`fleet_grid_case` lot at bus 65):
+    build, each solve, each OpenDSS replay, iterations, total, peak memory, the OpenDSS
+    figures of the delivered plan, and the balanced SOCP's total time on the same case."""
+    import dataclasses
+
+    if n_ev:
+        data = fleet_grid_case("ieee123", n_ev)
+        if periods != 96:
+            raise ValueError("the fleet case runs 96 periods")
+    else:
+        data = dataclasses.replace(grid_case("ieee123", periods), ampacity=False)
+    unbalanced = dataclasses.replace(data, formulation="unbalanced")
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        co = CoOptimization(unbalanced, dpp=False)
+        build = time.perf_counter() - t0
+        result = co.solve()
+        total = time.perf_counter() - t0
+    it = result.closing
+    t0 = time.perf_counter()
+    CoOptimization(dataclasses.replace(data, formulation="balanced_socp"), dpp=False).solve()
+    balanced = time.perf_counter() - t0
+    return {
+        "name": f"ieee123_unbalanced_{n_ev}ev_x{periods}",
+        "seconds": {
+            "build": build,
+            "solves": [float(x) for x in it.solve_s],
+            "replays": [float(x) for x in it.replay_s],
+            "total": total,
+            "balanced_socp_total": balanced,
+        },
+        "ratios": {"total_over_balanced_socp": total / balanced},
+        "peak_memory_mb": mem.delta_mb,
+        "peak_rss_mb": mem.peak_mb,
+        "figures": {
+            "iterations": len(it),
+            "variables": int(sum(v.size for v in co.problem.variables())),
+            "opendss_violation_pu": result.summary["opendss_violation_pu"],
+            "model_error_pu": result.summary["model_error_pu"],
+            "losses_error_percent": result.summary["losses_error_percent"],
+            "vuf_max_percent": result.summary["vuf_max_percent"],
+        },
+    }
+
+
 def run(quick: bool = False, json_path: str | Path | None = None, echo=print) -> list[dict]:
     """Run the benchmarks (``quick``: 24 periods, small fleets); print, write JSON records."""
     plan = [("ieee33", 24), ("ieee123", 24)] if quick else [("ieee33", 96), ("ieee123", 96)]
@@ -450,6 +497,20 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"solver {s['solver']:.3f} s, total {s['total']:.3f} s; {f['variables']} variables; "
             f"AC replay {s['replay']:.2f} s: max gap {f['max_relaxation_gap']:.1e}, max |dV| "
             f"{f['max_dv_pu']:.1e} pu, {f['flagged_periods']} flagged; "
+            f"RSS peak {record['peak_rss_mb']:.0f} MB"
+        )
+    for periods, n_ev in [(24, 0)] if quick else [(96, 0), (96, 500)]:
+        record = bench_unbalanced(periods, n_ev)
+        records.append(record)
+        s, f = record["seconds"], record["figures"]
+        echo(
+            f"{record['name']:>26s}: build {s['build']:.3f} s, {f['iterations']} solves "
+            f"({', '.join(f'{x:.2f}' for x in s['solves'])} s), replays "
+            f"{sum(s['replays']):.2f} s, total {s['total']:.2f} s vs balanced SOCP "
+            f"{s['balanced_socp_total']:.2f} s "
+            f"(x{record['ratios']['total_over_balanced_socp']:.1f});"
+            f" OpenDSS: violation {f['opendss_violation_pu']:.1e} pu, model error "
+            f"{f['model_error_pu']:.1e} pu, losses {f['losses_error_percent']:+.2f} %; "
             f"RSS peak {record['peak_rss_mb']:.0f} MB"
         )
     record = bench_siting()

@@ -126,7 +126,15 @@ def station_slots(
     )
     on = np.asarray(reactive, dtype=bool)
     cons[f"{name}-q_off"] = [q_var[~on, :] == 0] if (~on).any() else []
-    cons[f"{name}-capability"] = [_capability_cone(p, q_var, s_pu, T)] if n else []
+    # a converter without reactive dispatch needs no cone: |p| <= S (keeps an LP an LP)
+    cone = np.flatnonzero(on)
+    cons[f"{name}-capability"] = (
+        [_capability_cone(p[cone, :], q_var[cone, :], s_pu[cone], T)] if len(cone) else []
+    )
+    off = np.flatnonzero(~on)
+    if len(off):
+        s_off = np.repeat(s_pu[off, None], T, axis=1)
+        cons[f"{name}-capability"] += [p[off, :] <= s_off, -p[off, :] <= s_off]
     return InjectionBlock(
         p=p,
         q=q_var,

@@ -346,6 +346,8 @@ def close(
     q_dev=None,
     max_iter: int = 30,
     v_tol_pu: float = 1e-6,
+    model_tol_pu: float = 2e-4,
+    losses_tol_percent: float = 0.2,
     i_tol_a: float = 1e-6,
     obj_rtol: float = 1e-4,
     solver: str = "CLARABEL",
@@ -362,8 +364,11 @@ def close(
     left at the values the returned plan was solved with (the plan is the solved point of the
     last replay). ``relax``: weight of a new correction from the second update on (module
     docstring); ``v_tol_pu``, ``i_tol_a``: tolerances of the OpenDSS limit check; ``obj_rtol``:
-    relative objective change that counts as settled; ``ignore_dpp``: recompile with the
-    current Parameter values at each solve instead of DPP re-solves (default: when the problem
+    relative objective change that counts as settled, or else ``model_tol_pu`` and
+    ``losses_tol_percent``: the model's error against OpenDSS at the plan it solved (max
+    phase voltage, energy losses) small enough to count as a fixed point; ``ignore_dpp``:
+    recompile with the current Parameter values at each solve instead of DPP re-solves
+    (default: when the problem
     holds a second-order cone, see :mod:`gridv2g.model.unbalanced`); ``warm_start``: set the
     corrections from an OpenDSS replay of the base case (every device at zero) before the
     first solve, so that the first model is already close to OpenDSS; ``options`` go to the
@@ -438,6 +443,13 @@ def close(
             }
         )
         settled = prev_obj is not None and abs(obj - prev_obj) <= obj_rtol * max(1.0, abs(obj))
+        # or consistent: the model, corrected at the last plan, predicted this plan's OpenDSS
+        # voltages and losses closely (a fixed point to the accuracy asked for)
+        settled = settled or (
+            it + warm > 0
+            and rows[-1]["model_error_pu"] <= model_tol_pu
+            and abs(rows[-1]["losses_error_percent"]) <= losses_tol_percent
+        )
         feasible = (
             rows[-1]["violation_pu"] <= v_tol_pu and rows[-1]["ampacity_violation_a"] <= i_tol_a
         )

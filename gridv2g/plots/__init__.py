@@ -2,5 +2,11 @@
 inputs): grid, station and V2A results. Object-oriented matplotlib throughout: functions
 return ``Figure`` objects and never switch the global backend or touch pyplot's state."""
 
-from gridv2g.plots.grid import fleet_on_feeder, result_figures, save, substation_and_voltage
+from gridv2g.plots.grid import (
+    fleet_on_feeder,
+    result_figures,
+    save,
+    substation_and_voltage,
+    uncontrolled_vs_optimized,
+)
 from gridv2g.plots.station import station_figures, station_power

@@ -22,9 +22,13 @@ def substation_and_voltage(result, ax_power=None, ax_voltage=None) -> Figure:
         ax_power.plot(der.index, der.to_numpy(), label="DER p_kw")
     ax_power.set_ylabel("kW")
     ax_power.legend()
-    vm = result.res_bus.vm_pu.unstack("bus")
-    ax_voltage.plot(vm.index, vm.min(axis=1).to_numpy(), label="min vm_pu")
-    ax_voltage.plot(vm.index, vm.max(axis=1).to_numpy(), label="max vm_pu")
+    bus = result.res_bus
+    # per-phase results: the extremes are phase voltages
+    lo = bus.vm_min_pu if "vm_min_pu" in bus else bus.vm_pu
+    hi = bus.vm_max_pu if "vm_max_pu" in bus else bus.vm_pu
+    vmin, vmax = lo.unstack("bus").min(axis=1), hi.unstack("bus").max(axis=1)
+    ax_voltage.plot(vmin.index, vmin.to_numpy(), label="min vm_pu")
+    ax_voltage.plot(vmax.index, vmax.to_numpy(), label="max vm_pu")
     ax_voltage.set_ylabel("pu")
     ax_voltage.set_xlabel("time")
     ax_voltage.legend()
@@ -56,6 +60,32 @@ def fleet_on_feeder(result, plans=None) -> Figure:
     ax_v.set_ylabel("pu")
     ax_v.legend(loc="lower left", fontsize=8)
     fig.autofmt_xdate()
+    return fig
+
+
+def uncontrolled_vs_optimized(comparison: dict, limits=(0.95, 1.05)) -> Figure:
+    """Seed 004's Fig. 4b/7 as one figure: substation load and the tabulated phase voltages,
+    uncontrolled charging against the optimized plan, both replayed in OpenDSS
+    (:func:`gridv2g.validation.compare_uncontrolled`'s ``load`` and ``voltage``)."""
+    load, voltage = comparison["load"], comparison["voltage"]
+    nodes = list(dict.fromkeys(n for n, _ in voltage.columns))
+    fig = Figure(figsize=(9, 3.2 * (1 + len(nodes))), layout="constrained")
+    axes = fig.subplots(1 + len(nodes), 1, sharex=True)
+    ax = axes[0]
+    for case, style in (("uncontrolled", "--"), ("optimized", "-")):
+        ax.plot(load.index, load[case], style, label=case)
+    ax.set_ylabel("substation [kW]")
+    ax.set_title("Feeder load, uncontrolled vs optimized charging (OpenDSS)")
+    ax.legend()
+    for ax, node in zip(axes[1:], nodes, strict=True):
+        for case, style in (("uncontrolled", "--"), ("optimized", "-")):
+            ax.plot(voltage.index, voltage[(node, case)], style, label=case)
+        for lim in limits:
+            ax.axhline(lim, color="grey", lw=0.8, ls=":")
+        ax.set_ylabel(f"V bus {node} [pu]")
+        ax.set_title(f"Phase voltage at bus {node.replace('.', ' phase ')}")
+        ax.legend()
+    axes[-1].set_xlabel("time")
     return fig
 
 

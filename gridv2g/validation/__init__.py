@@ -12,3 +12,4 @@ from gridv2g.validation.pandapower import (
     use_numba,
     validate,
 )
+from gridv2g.validation.uncontrolled import compare_uncontrolled
