@@ -4,6 +4,7 @@ against OpenDSS (unbalanced_closing). References come from OpenDSS only."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import cvxpy as cp
 import numpy as np
@@ -280,3 +281,23 @@ def test_closing_reports_non_convergence(pm):
     # with the corrections, the model knows the limit cannot be met: infeasible, said so
     with pytest.raises(ClosingError, match="infeasible"):
         close(problem, b, OpenDSSPhaseReplay(pm), warm_start=False)
+
+
+def test_exponential_loads_close_exactly_against_opendss():
+    """OpenDSS load model 4 (P ~ |V|^cvrwatts, Q ~ |V|^cvrvars; wye, delta, 1- and 3-phase):
+    plain LinDist3Flow misses them by mV, one correction makes the model reproduce OpenDSS."""
+    from gridv2g.feeders import from_opendss
+
+    f = from_opendss(Path(__file__).resolve().parent / "data" / "dss" / "exp_loads.dss")
+    assert (f.load.model == "exp").sum() == 3
+    pmx = build_phase_model(f)
+    mult = np.array([[1.0, 0.6]]).repeat(pmx.n_loads, 0)
+    b = unbalanced(pmx, 2, vmin_pu=0.5, vmax_pu=1.5, load_mult=mult)
+    problem = cp.Problem(cp.Minimize(0), b.all_constraints())
+    report = close(
+        problem, b, OpenDSSPhaseReplay(pmx), warm_start=False, model_tol_pu=1e-9, obj_rtol=0
+    )
+    it = report.iterations
+    assert it.model_error_pu.iloc[0] > 1e-3  # plain LinDist3Flow
+    assert it.model_error_pu.iloc[-1] < 1e-9
+    assert abs(it.losses_error_percent.iloc[-1]) < 1e-9

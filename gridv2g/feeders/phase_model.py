@@ -541,8 +541,28 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
 
     # --- load entries: loads, capacitors, line charging
     ld = feeder.load
+    # an exponential load (P ~ |V|^cvr_p, Q ~ |V|^cvr_q) is two devices, its P and its Q,
+    # each with its own exponent; every other load is one device with P and Q together
+    lmodel = ld.model.to_numpy(str)
+    is_exp = lmodel == "exp"
+    cvr_p = ld["cvr_p"].to_numpy(float) if "cvr_p" in ld else np.zeros(len(ld))
+    cvr_q = ld["cvr_q"].to_numpy(float) if "cvr_q" in ld else np.zeros(len(ld))
+    load_of = np.concatenate([np.arange(len(ld)), np.flatnonzero(is_exp)])
+    part_s = np.concatenate(
+        [
+            np.where(is_exp, ld.p_kw, ld.p_kw + 1j * ld.q_kvar),
+            1j * ld.q_kvar.to_numpy(float)[is_exp],
+        ]
+    )
+    exponent = np.concatenate([cvr_p, cvr_q[is_exp]])
+    part_model = np.concatenate([lmodel, lmodel[is_exp]])
+    n_ld = len(load_of)
     ld_dev = pd.DataFrame(
-        {"bus": ld.bus.to_numpy(), "nodes": ld.nodes.to_numpy(), "conn": ld.conn.to_numpy()}
+        {
+            "bus": ld.bus.to_numpy()[load_of],
+            "nodes": ld.nodes.to_numpy()[load_of],
+            "conn": ld.conn.to_numpy()[load_of],
+        }
     )
     cap = feeder.capacitor
     cap_dev = pd.DataFrame(
@@ -551,10 +571,11 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
     both = pd.concat([ld_dev, cap_dev], ignore_index=True)
     br = _device_branches(both)
     d = br.device.to_numpy()
-    is_load = d < len(ld)
-    s_tot = np.concatenate([ld.p_kw + 1j * ld.q_kvar, -1j * cap.q_kvar.to_numpy()]) / sb
-    vn = np.concatenate([ld.vn_kv.to_numpy(float), cap.vn_kv.to_numpy(float)])[d]
-    model = np.concatenate([ld.model.to_numpy(str), np.full(len(cap), "z")])[d]
+    is_load = d < n_ld
+    s_tot = np.concatenate([part_s, -1j * cap.q_kvar.to_numpy()]) / sb
+    vn = np.concatenate([ld.vn_kv.to_numpy(float)[load_of], cap.vn_kv.to_numpy(float)])[d]
+    model = np.concatenate([part_model, np.full(len(cap), "z")])[d]
+    expo = np.concatenate([exponent, np.zeros(len(cap))])[d]
     delta = br.ph_j.to_numpy() > 0
     # rated line-to-neutral voltage of the branch's u: 1-phase wye kv is LN, else LL / sqrt 3
     rated_ln = np.where((~delta) & (br.n_nodes.to_numpy() == 1), vn, vn / np.sqrt(3.0))
@@ -562,7 +583,14 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
     nj = np.full(len(br), -1)
     nj[delta] = node_of(br.bus.map(bus_map).to_numpy()[delta], br.ph_j.to_numpy()[delta])
     rho = (vbase[ni] / rated_ln) ** 2
-    zip_c = np.array([_ZIP[m] for m in model]).reshape(-1, 2)
+    # tangent at the rated voltage of (|V| / V_rated)^n = (rho v)^(n/2): c0 + c1 rho v
+    zip_c = np.array([_ZIP.get(m, (np.nan, np.nan)) for m in model]).reshape(-1, 2)
+    exp_rows = model == "exp"
+    zip_c[exp_rows, 0] = 1.0 - expo[exp_rows] / 2.0
+    zip_c[exp_rows, 1] = expo[exp_rows] / 2.0
+    if np.isnan(zip_c).any():
+        bad = sorted(set(model[np.isnan(zip_c[:, 0])]))
+        raise FeederError(f"load model(s) {bad} have no per-phase representation")
     c0 = zip_c[:, 0]
     c1 = zip_c[:, 1] * rho
     s0 = s_tot[d] * br.share.to_numpy()
@@ -575,10 +603,10 @@ def build_phase_model(feeder, s_base_kva: float = 1000.0) -> PhaseModel:
     w_cols = u_rows
     w_vals = np.concatenate([ci * s0, (cj * s0)[delta]])
     names = np.concatenate(
-        ["load." + ld.index.to_numpy(str), "capacitor." + cap.index.to_numpy(str)]
+        ["load." + ld.index.to_numpy(str)[load_of], "capacitor." + cap.index.to_numpy(str)]
     )
     owner = names[d].astype(object)
-    entry_load = np.where(is_load, d, -1)
+    entry_load = np.where(is_load, load_of[np.minimum(d, n_ld - 1)] if n_ld else -1, -1)
 
     # line charging per phase node: s_phi = -j sum_psi (B_phi,psi / 2) gamma_phi,psi v_phi at
     # both ends of the line
