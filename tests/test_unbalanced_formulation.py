@@ -155,3 +155,41 @@ def test_gao_controlled_beats_uncontrolled_on_the_feeder(gao):
     # the optimized cost replayed equals the plan's own objective to the model's accuracy
     assert s.at["cost", "optimized"] == pytest.approx(result.summary["objective"], rel=1e-3)
     assert list(c["voltage"].columns.get_level_values(0).unique()) == ["31.3", "107.2"]
+
+
+def test_ieee13_plan_holds_in_opendss_balanced_does_not():
+    """A second OpenDSS feeder: the IEEE 13-node feeder (tests/data/dss/ieee13), 30 V2G EVs
+    at the single-phase lateral bus 652, substation at 0.99 pu (the regulators' taps put
+    RG60 above 1.05 at 1.0 pu)."""
+    folder = Path(__file__).resolve().parent / "data" / "dss" / "ieee13"
+    raw = {
+        "name": "ieee13_ev",
+        "feeder": {"opendss": "IEEE13Nodeckt.dss"},
+        "base_dir": str(folder),
+        "horizon": {"start": "2024-06-21T12:00", "periods": 24, "minutes": 60},
+        "load": {"shape": "residential"},
+        "prices": {"shape": "caiso"},
+        "stations": [{"name": "lot652", "bus": "652", "s_kva": 300, "fleet": True}],
+        "fleet": {
+            "sessions": {"sampler": "seed001_lot", "n": 30, "seed": 1},
+            "sites": [
+                {
+                    "name": "lot652",
+                    "p_import_max_kw": {"constant": 250},
+                    "p_export_max_kw": {"constant": 250},
+                }
+            ],
+            "options": {"target": "hard", "v2g": True},
+            "degradation_per_kwh": 0.02,
+        },
+        "options": {"vmin_pu": 0.95, "vmax_pu": 1.05, "v_source_pu": 0.99},
+        "objective": {"energy_cost": 1.0},
+    }
+    result = g.solve(case_from_dict(raw, "ieee13", root=folder))
+    assert result.summary["formulation"] == "unbalanced"  # auto: 1- and 2-phase laterals
+    replay = g.validate(result, engine="opendss").summary
+    assert replay["voltage_violations"] == 0
+    assert replay["max_dv_pu"] < 1e-3 and abs(replay["losses_error_percent"]) < 1.0
+    raw["formulation"] = "balanced_socp"
+    balanced = g.validate(g.solve(case_from_dict(raw, "ieee13", root=folder)), engine="opendss")
+    assert balanced.summary["voltage_violations"] > 0
