@@ -104,11 +104,13 @@ def run(
         value = result.summary[key]
         shown = f"{value:.6g}" if isinstance(value, float) else value
         typer.echo(f"  {key:32s} {shown}")
-    if check:
-        _write_and_echo(g.validate(result), folder)
     ok = True
+    if check:
+        report = g.validate(result)
+        _write_and_echo(report, folder)
+        ok = bool(report.summary["limits_ok"])  # limits broken: exit 1 (flags only warn)
     if opendss and loaded.problem == "co_optimize":
-        ok = _opendss_echo(g.validate(result, engine="opendss"), folder)
+        ok = _opendss_echo(g.validate(result, engine="opendss"), folder) and ok
     typer.echo(f"  written to {folder}")
     if not ok:
         raise typer.Exit(code=1)
@@ -137,10 +139,11 @@ def _opendss_echo(report, folder: Path) -> bool:
         f"({s['losses_error_percent']:+.2g} %), Vmin {s['vmin_opendss_pu']:.4f} pu vs "
         f"{s['vmin_socp_pu']:.4f}, Vmax {s['vmax_opendss_pu']:.4f} pu, max |dV| "
         f"{s['max_dv_pu']:.2g} pu, max phase unbalance {s['max_unbalance_pu']:.2g} pu, "
-        f"{s['voltage_violations']} node-periods outside the case's limits",
+        f"{s['voltage_violations']} node-periods outside the case's limits, max line loading "
+        f"{s['max_loading_percent']:.1f} % ({s['ampacity_violations']} phase-periods over)",
     )
     if not s["limits_ok"]:
-        typer.echo("  the plan breaks the case's voltage limits on the unbalanced feeder", err=True)
+        typer.echo("  the plan breaks the case's limits on the unbalanced feeder", err=True)
     return bool(s["limits_ok"])
 
 
@@ -153,8 +156,12 @@ def _write_and_echo(report, folder: Path) -> bool:
         "validation",
         f"  AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
         f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
-        f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}",
+        f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}, "
+        f"{s['voltage_violations']} bus-periods outside the case's voltage limits",
     )
+    if not s["limits_ok"]:
+        typer.echo("  the plan breaks the case's voltage limits in AC power flow", err=True)
+        return False
     if s["flagged_periods"]:
         typer.echo(report.flagged.to_string())
     return not s["flagged_periods"]
@@ -176,6 +183,7 @@ def validate(
 
     from gridv2g.case import Case, grid_data, load_case
     from gridv2g.validation import replay
+    from gridv2g.validation.pandapower import case_limits
 
     folder_path = Path(folder)
     try:
@@ -200,7 +208,12 @@ def validate(
 
     data = grid_data(case)
     report = replay(
-        data.feeder, table("res_bus"), table("res_line"), data.horizon.hours, data.v_source_pu
+        data.feeder,
+        table("res_bus"),
+        table("res_line"),
+        data.horizon.hours,
+        data.v_source_pu,
+        limits=case_limits(data),
     )
     ok = _write_and_echo(report, folder_path)
     if opendss:

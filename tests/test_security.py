@@ -321,3 +321,21 @@ def test_scratch_folder_is_private(tmp_path):
     folder = scratch_dir()
     assert folder.is_dir() and oct(folder.stat().st_mode & 0o777) == oct(0o700)
     assert os.access(folder, os.W_OK)
+
+
+def test_reading_a_feeder_never_moves_the_process(sandbox, tmp_path):
+    """OpenDSS changes the process's folder when its data path is set with AllowChangeDir on
+    (its default): gridv2g's compile must leave the working directory where it was."""
+    import os
+
+    here = os.getcwd()
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    from gridv2g.feeders.opendss_engine import dss
+
+    dss().Basic.DataPath(str(other))  # the user's own setting (OpenDSS itself moves there)
+    os.chdir(here)
+    from_opendss(write(sandbox["feeder"], ""))
+    assert os.getcwd() == here
+    from_opendss(write(sandbox["feeder"], ""))
+    assert os.getcwd() == here

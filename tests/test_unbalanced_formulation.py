@@ -193,3 +193,43 @@ def test_ieee13_plan_holds_in_opendss_balanced_does_not():
     raw["formulation"] = "balanced_socp"
     balanced = g.validate(g.solve(case_from_dict(raw, "ieee13", root=folder)), engine="opendss")
     assert balanced.summary["voltage_violations"] > 0
+
+
+def test_opendss_replay_checks_ampacity_of_rated_lines(gao):
+    _, replay = gao
+    assert replay["rated_lines"] == 118  # IEEE 123's rated lines (Kersting), switches unrated
+    assert 0 < replay["max_loading_percent"] <= 100.0 + 1e-6
+    assert replay["ampacity_violations"] == 0 and replay["limits_ok"]
+
+
+def test_cli_exits_nonzero_when_the_plan_breaks_the_limits_in_opendss(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from gridv2g.cli import app
+
+    raw = {**yaml.safe_load(yaml.safe_dump(LATERAL)), "formulation": "balanced_socp"}
+    (tmp_path / "case.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.chdir(tmp_path)
+    out = CliRunner().invoke(app, ["run", "case.yaml", "--opendss"])
+    assert out.exit_code == 1, out.output
+    assert "node-periods outside the case's limits" in out.output
+    assert "breaks the case's limits" in out.output
+
+
+def test_pandapower_replay_checks_the_case_limits():
+    from gridv2g.validation import replay
+
+    result = g.solve(load_case(CASES / "ieee33_der.yaml"))
+    report = g.validate(result)
+    assert report.summary["voltage_violations"] == 0 and report.summary["limits_ok"]
+    data = result.data
+    tight = replay(
+        data.feeder,
+        result.res_bus,
+        result.res_line,
+        data.horizon.hours,
+        data.v_source_pu,
+        limits=(0.97, 1.05, {}),
+    )
+    vm = result.res_bus.vm_pu.drop(data.feeder.source_bus, level="bus")
+    assert tight.summary["voltage_violations"] == int((vm < 0.97 - 1e-6).sum()) > 0

@@ -111,9 +111,11 @@ def hardened():
     try:
         yield
     finally:
+        # the data path first, while OpenDSS may not change folders: with AllowChangeDir on,
+        # setting it moves the whole process into that folder
+        basic.DataPath(data_path)
         for name, value in before.items():
             getattr(basic, name)(value)
-        basic.DataPath(data_path)
 
 
 @dataclass

@@ -11,7 +11,9 @@ period's injections go back onto the multi-phase model OpenDSS solves:
 
 Per period the report gives OpenDSS's losses against the model's, the substation power, the
 lowest and highest phase voltage, the node-periods outside the case's own limits
-(``voltage_violations``; ``limits_ok`` in the summary), the largest |V_model - V_phase| over
+(``voltage_violations``), the rated lines' worst loading and the phase-periods above their
+ampacity (``ampacity_violations``; ``limits_ok`` in the summary covers both, ampacity where
+the case enforces it), the largest |V_model - V_phase| over
 every bus node (per phase for the unbalanced formulation; for the balanced one its error plus
 the unbalance it cannot see) and the largest phase unbalance (max - min phase voltage at a
 bus). Devices sit on the phases and in the connection the optimizer placed them on.
@@ -33,6 +35,8 @@ from gridv2g.inputs import load_profile_columns, load_profile_values
 
 #: a phase voltage beyond its limit by more than this counts as a violation [pu]
 VOLTAGE_TOL_PU = 1e-6
+#: a phase current above the line's rating by more than this counts as a violation [A]
+AMPACITY_TOL_A = 1e-3
 
 
 @dataclass
@@ -193,6 +197,12 @@ def _replay(
         hit = node_bus == str(bus).lower()
         vmin_node[hit], vmax_node[hit] = lo_v, hi_v
 
+    # rated lines: OpenDSS's phase currents at the sending end against max_i_a
+    rated = feeder.line[feeder.line.max_i_a.notna() & feeder.line.closed.astype(bool)]
+    rated_names = [f"Line.{n}" for n in rated.index]
+    rated_phases = [len(str(n).split(".")) for n in rated.from_nodes]
+    rated_amps = rated.max_i_a.to_numpy(float)
+
     rows, vm_all = [], []
     t0 = time.perf_counter()
     # OpenDSS takes powers element by element through its API (no array setter): the loops
@@ -222,6 +232,14 @@ def _replay(
         over = inner & ((vm > vmax_node + VOLTAGE_TOL_PU) | (vm < vmin_node - VOLTAGE_TOL_PU))
         lo = int(np.argmin(np.where(inner, vm, np.inf)))
         worst = int(np.argmax(dv))
+        worst_loading, amp_over, amp_at = np.nan, 0, ""
+        for name, n_ph, amps in zip(rated_names, rated_phases, rated_amps, strict=True):
+            dss.Circuit.SetActiveElement(name)
+            current = max(dss.CktElement.CurrentsMagAng()[0 : 2 * n_ph : 2])
+            loading = 100.0 * current / amps
+            if not loading <= worst_loading:  # also replaces the initial NaN
+                worst_loading, amp_at = loading, name
+            amp_over += int(current > amps + AMPACITY_TOL_A)
         frame = pd.DataFrame({"bus": node_bus[inner], "vm": vm[inner]})
         spread = frame.groupby("bus").vm.agg(lambda v: v.max() - v.min())
         power = dss.Circuit.TotalPower()
@@ -237,6 +255,9 @@ def _replay(
                 "vmin_opendss_at": f"{node_bus[lo]}.{node_num[lo]}",
                 "vmax_opendss_pu": float(vm[inner].max()),
                 "voltage_violations": int(over.sum()),
+                "max_loading_percent": float(worst_loading),
+                "max_loading_at": amp_at,
+                "ampacity_violations": amp_over,
                 "max_dv_pu": float(dv[worst]),
                 "max_dv_at": f"{node_bus[worst]}.{node_num[worst]}",
                 "max_unbalance_pu": float(spread.max()),
@@ -270,7 +291,15 @@ def _replay(
         "vmax_opendss_pu": float(periods.vmax_opendss_pu.max()),
         # the case's own limits, per phase node and period (tolerance VOLTAGE_TOL_PU)
         "voltage_violations": int(periods.voltage_violations.sum()),
-        "limits_ok": bool(periods.voltage_violations.sum() == 0),
+        # rated lines (loading NaN on a feeder without ratings); a limit of the case only
+        # where the case enforces ampacity
+        "rated_lines": len(rated_names),
+        "max_loading_percent": float(periods.max_loading_percent.max()),
+        "ampacity_violations": int(periods.ampacity_violations.sum()),
+        "limits_ok": bool(
+            periods.voltage_violations.sum() == 0
+            and (not data.ampacity or periods.ampacity_violations.sum() == 0)
+        ),
         "max_dv_pu": float(periods.max_dv_pu.max()),
         "max_unbalance_pu": float(periods.max_unbalance_pu.max()),
         "replay_s": seconds,

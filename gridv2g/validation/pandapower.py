@@ -103,7 +103,13 @@ def validate(
         v_tol_pu,
         gap_tol,
         numba,
+        limits=case_limits(data),
     )
+
+
+def case_limits(data) -> tuple[float, float, dict]:
+    """The case's voltage limits: default (vmin, vmax) [pu] and {bus: (vmin, vmax)}."""
+    return float(data.vmin_pu), float(data.vmax_pu), dict(data.bus_v_limits)
 
 
 def replay(
@@ -116,8 +122,11 @@ def replay(
     v_tol_pu: float = 1e-3,
     gap_tol: float = 1e-5,
     numba: bool | None = None,
+    limits: tuple | None = None,
 ) -> ValidationReport:
-    """AC replay of result tables (as written by ``Result.to_dir``) on ``feeder``."""
+    """AC replay of result tables (as written by ``Result.to_dir``) on ``feeder``; with
+    ``limits`` (:func:`case_limits`) every bus-period's AC voltage is checked against the
+    case's own limits (``voltage_violations``, ``limits_ok``; the source bus is held)."""
     net, buses = replay_network(feeder, v_source_pu)
     t0 = time.perf_counter()
     p = res_bus.p_kw.unstack("bus")[buses]
@@ -172,9 +181,20 @@ def replay(
         {"vm_pu": np.concatenate(vm_ac)},
         index=pd.MultiIndex.from_product([p.index, buses], names=["time", "bus"]),
     )
+    violations = 0
+    if limits is not None:
+        lo, hi, per_bus = limits
+        vmin = np.array([per_bus.get(b, (lo, hi))[0] for b in buses], dtype=float)
+        vmax = np.array([per_bus.get(b, (lo, hi))[1] for b in buses], dtype=float)
+        held = np.array([b == str(feeder.source_bus) for b in buses])
+        v_all = np.vstack(vm_ac)[:, ~held]
+        tol = 1e-6
+        violations = int(((v_all < vmin[~held] - tol) | (v_all > vmax[~held] + tol)).sum())
     summary = {
         "periods": len(df),
         "flagged_periods": int(df.flagged.sum()),
+        "voltage_violations": violations,
+        "limits_ok": violations == 0,
         "max_losses_error_percent": float(df.losses_error_percent.abs().max()),
         "max_dv_pu": float(df.max_dv_pu.max()),
         "max_relaxation_gap": float(df.max_relaxation_gap.max()),
