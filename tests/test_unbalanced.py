@@ -172,6 +172,7 @@ def test_ev_lateral_closed_plan_holds_in_opendss_balanced_does_not(feeder, pm):
         warm_start=False,
         obj_rtol=1e-6,
         model_tol_pu=1e-5,
+        safety_pu=0.0,
     )
     it = report.iterations
     assert report.converged and len(it) <= 15 and not report.ignore_dpp

@@ -104,9 +104,6 @@ class UnbalancedBlock:
     vmax_pu: np.ndarray | None = None
     loss_p: cp.Expression | None = None
     loss_q: cp.Expression | None = None
-    #: (node x T) back-off held in ``v_corr`` [squared pu]: a deliberate tightening of the
-    #: limits by the closing loop, not a prediction; :meth:`vm_pu` leaves it out
-    v_backoff: np.ndarray | float = 0.0
 
     def all_constraints(self) -> list:
         return [c for group in self.constraints.values() for c in group]
@@ -129,12 +126,22 @@ class UnbalancedBlock:
 
     def reset(self) -> None:
         """All corrections to zero (plain LinDist3Flow), ``s_max`` to ``I_max`` (1 pu voltage)."""
-        self.v_backoff = 0.0
         for p in self.params.values():
             p.value = np.zeros(p.shape)
+        self.set_limits()
         if "s_max" in self.params:
             cap = self.model.i_max_pu[self.limited][:, None]
             self.params["s_max"].value = np.repeat(cap, self.periods, axis=1)
+
+    def set_limits(self, raise_low=0.0, lower_high=0.0) -> None:
+        """Phase-voltage limits of the inner nodes: ``vmin + raise_low``, ``vmax -
+        lower_high`` [pu] (scalars or node x period arrays over all nodes; 0 = the limits)."""
+        inner = np.flatnonzero(self.model.inner_nodes)
+        shape = (self.model.nn, self.periods)
+        lo = self.vmin_pu[:, None] + np.broadcast_to(raise_low, shape)
+        hi = self.vmax_pu[:, None] - np.broadcast_to(lower_high, shape)
+        self.params["v_min2"].value = lo[inner] ** 2
+        self.params["v_max2"].value = np.maximum(hi[inner], 0.0) ** 2
 
     def load_mult_value(self) -> np.ndarray:
         """Numeric (load x period) multipliers of the feeder's loads."""
@@ -143,9 +150,8 @@ class UnbalancedBlock:
         return np.broadcast_to(np.asarray(m, dtype=float), (self.model.n_loads, self.periods))
 
     def vm_pu(self) -> np.ndarray:
-        """Solved phase voltage magnitudes (node x period) [pu]: the model's prediction, i.e.
-        without the closing loop's back-off (see ``v_backoff``)."""
-        return np.sqrt(np.maximum(self.v.value - self.v_backoff, 0.0))
+        """Solved phase voltage magnitudes (node x period) [pu]."""
+        return np.sqrt(np.maximum(self.v.value, 0.0))
 
 
 def _limits(value, pm: PhaseModel) -> np.ndarray:
@@ -247,9 +253,12 @@ def unbalanced(
     inner = np.flatnonzero(pm.inner_nodes)
     vmin = _limits(vmin_pu, pm)
     vmax = _limits(vmax_pu, pm)
-    ones = np.ones((1, T))
-    vmin2 = (vmin[inner] ** 2)[:, None] @ ones
-    vmax2 = (vmax[inner] ** 2)[:, None] @ ones
+    # the limits as Parameters (squared pu, inner node x period): the closing loop backs a
+    # limit off where OpenDSS saw it broken (UnbalancedBlock.set_limits), each side on its own
+    params["v_min2"] = cp.Parameter((len(inner), T), nonneg=True, name="phase-v_min2")
+    params["v_max2"] = cp.Parameter((len(inner), T), nonneg=True, name="phase-v_max2")
+    vmin2 = params["v_min2"]
+    vmax2 = params["v_max2"]
     slacks = {}
     if elastic:
         slacks["v_min"] = cp.Variable((len(inner), T), nonneg=True, name="phase-v_min_slack")
