@@ -15,21 +15,28 @@ from gridv2g.case import case_from_dict, load_case
 
 CASES = Path(__file__).resolve().parent.parent / "cases"
 
-#: 60 V2G EVs of seed 001's lot behind one converter on the single-phase lateral of bus 114
+#: the issue's case: 100 EVs x 7 kW (V2G) behind one converter on the single-phase lateral of
+#: bus 114, daytime sessions (Mao et al.'s truncated Gaussians), IEEE 123 at 0.9 x the
+#: residential curve (at 1.0 its trunk l115 exceeds its 530 A at the evening peak)
 LATERAL = {
     "name": "ieee123_lateral114",
     "feeder": "ieee123",
-    "horizon": {"start": "2024-06-21T12:00", "periods": 24, "minutes": 60},
-    "load": {"shape": "residential", "scale": 0.8},
+    "horizon": {"start": "2024-06-21T00:00", "periods": 24, "minutes": 60},
+    "load": {"shape": "residential", "scale": 0.9},
     "prices": {"shape": "caiso"},
-    "stations": [{"name": "lot114", "bus": "114", "s_kva": 300, "fleet": True}],
+    "stations": [{"name": "lot114", "bus": "114", "s_kva": 700, "fleet": True}],
     "fleet": {
-        "sessions": {"sampler": "seed001_lot", "n": 60, "seed": 1},
+        "sessions": {
+            "sampler": "truncated_gaussian",
+            "n": 100,
+            "seed": 1,
+            "options": {"p_kw": 7.0},
+        },
         "sites": [
             {
                 "name": "lot114",
-                "p_import_max_kw": {"constant": 250},
-                "p_export_max_kw": {"constant": 250},
+                "p_import_max_kw": {"constant": 700},
+                "p_export_max_kw": {"constant": 700},
             }
         ],
         "options": {"target": "hard", "v2g": True},
