@@ -95,33 +95,31 @@ class FeederSpec(_Model):
         return self
 
 
-class DERSpec(_Model):
+class _PlacedSpec(_Model):
+    """Where a device connects on its bus: its phases and its connection."""
+
+    phases: str | None = Field(
+        None,
+        pattern=r"^[123](\.[123]){0,2}$",
+        description="phases it connects to, e.g. '2' or '1.2.3' (default: the bus's phases; "
+        "the unbalanced formulation places it there, the balanced one spreads it)",
+    )
+    conn: Literal["wye", "delta"] = Field("wye", description="wye (phase-neutral) or delta")
+
+
+class DERSpec(_PlacedSpec):
     name: str = Field(description="unit name")
     kind: Literal["pv", "wind"] = Field(description="device class (reactive switch per class)")
     bus: str = Field(description="feeder bus name")
     s_kva: float = Field(gt=0, description="inverter rating [kVA]")
     availability: ProfileSpec = Field(description="available power, per unit of s_kva")
     pf_min: float = Field(0.0, ge=0, le=1, description="minimum power factor (0 = none)")
-    phases: str | None = Field(
-        None,
-        pattern=r"^[123](\.[123]){0,2}$",
-        description="phases it connects to, e.g. '2' or '1.2.3' (default: the bus's phases; "
-        "the unbalanced formulation places it there, the balanced one spreads it)",
-    )
-    conn: Literal["wye", "delta"] = Field("wye", description="wye (phase-neutral) or delta")
 
 
-class StationSlotSpec(_Model):
+class StationSlotSpec(_PlacedSpec):
     name: str = Field(description="slot name")
     bus: str = Field(description="feeder bus name")
     s_kva: float = Field(gt=0, description="converter rating [kVA]")
-    phases: str | None = Field(
-        None,
-        pattern=r"^[123](\.[123]){0,2}$",
-        description="phases it connects to, e.g. '2' or '1.2.3' (default: the bus's phases; "
-        "the unbalanced formulation places it there, the balanced one spreads it)",
-    )
-    conn: Literal["wye", "delta"] = Field("wye", description="wye (phase-neutral) or delta")
     p_kw: ProfileSpec | None = Field(None, description="fixed consumption profile [kW]")
     p_min_kw: float | None = Field(None, description="lower bound if p is a variable [kW]")
     p_max_kw: float | None = Field(None, description="upper bound if p is a variable [kW]")

@@ -58,6 +58,15 @@ class GridFormulation(ABC):
     def points(self) -> list[str]:
         """Names of the connection points (rows of every injection matrix)."""
 
+    def check_profile_columns(self, columns) -> None:
+        """Load-profile columns are ``"*"`` or buses of the feeder; others raise, named."""
+        named = [str(c) for c in columns if str(c) != "*"]
+        unknown = sorted(set(named) - set(self.feeder.bus.index))
+        if unknown:
+            raise GridV2GError(
+                f"load profile columns {unknown} are not buses of '{self.feeder.name}'"
+            )
+
     #: True when the problem's solve is a loop that closes the model against a power flow
     #: (:meth:`close`); the balanced SOCP is solved once
     closes: ClassVar[bool] = False
@@ -155,12 +164,7 @@ class BalancedDistFlow(GridFormulation):
     def load_matrices(self, columns):
         net, sb = self.net, self.s_base_kva
         load = self.balanced.load
-        named = [str(c) for c in columns if str(c) != "*"]
-        unknown = sorted(set(named) - set(self.feeder.bus.index))
-        if unknown:
-            raise GridV2GError(
-                f"load profile columns {unknown} are not buses of '{self.feeder.name}'"
-            )
+        self.check_profile_columns(columns)
         columns, col_of = load_profile_columns(columns, load.index)
         rows = np.array([net.bus_map[b] for b in load.index], dtype=int)
         shape = (net.nb, len(columns))

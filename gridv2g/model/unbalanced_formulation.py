@@ -78,12 +78,7 @@ class UnbalancedLinDist3Flow(GridFormulation):
 
     def load_matrices(self, columns):
         load = self.feeder.load
-        named = [str(c) for c in columns if str(c) != "*"]
-        unknown = sorted(set(named) - set(self.feeder.bus.index))
-        if unknown:
-            raise GridV2GError(
-                f"load profile columns {unknown} are not buses of '{self.feeder.name}'"
-            )
+        self.check_profile_columns(columns)
         columns, col_of = load_profile_columns(columns, pd.Index(load.bus.astype(str)))
         n = len(load)
         self.L = sp.csr_matrix((np.ones(n), (np.arange(n), col_of)), shape=(n, len(columns)))
