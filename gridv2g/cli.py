@@ -207,23 +207,26 @@ def validate(
         raise typer.Exit(code=2)
 
     data = grid_data(case)
-    report = replay(
-        data.feeder,
-        table("res_bus"),
-        table("res_line"),
-        data.horizon.hours,
-        data.v_source_pu,
-        limits=case_limits(data),
-    )
-    ok = _write_and_echo(report, folder_path)
+    phase_result = any((folder_path / f"res_bus_phase{x}").is_file() for x in (".parquet", ".csv"))
+    ok = True
+    if phase_result:
+        opendss = True  # a per-phase plan: OpenDSS is its replay, pandapower's is balanced
+    else:
+        report = replay(
+            data.feeder,
+            table("res_bus"),
+            table("res_line"),
+            data.horizon.hours,
+            data.v_source_pu,
+            limits=case_limits(data),
+        )
+        ok = _write_and_echo(report, folder_path)
     if opendss:
         from gridv2g.validation import replay_opendss
 
         tables = [table(n) for n in ("res_bus", "res_line")]
         tables += [table("res_ext_grid", levels=1), table("res_der"), table("res_station")]
-        phase = None
-        if any((folder_path / f"res_bus_phase{x}").is_file() for x in (".parquet", ".csv")):
-            phase = table("res_bus_phase", levels=3)
+        phase = table("res_bus_phase", levels=3) if phase_result else None
         ok = _opendss_echo(replay_opendss(data, *tables, res_bus_phase=phase), folder_path) and ok
     if not ok:
         raise typer.Exit(code=1)

@@ -240,3 +240,20 @@ def test_pandapower_replay_checks_the_case_limits():
     )
     vm = result.res_bus.vm_pu.drop(data.feeder.source_bus, level="bus")
     assert tight.summary["voltage_violations"] == int((vm < 0.97 - 1e-6).sum()) > 0
+
+
+def test_validate_command_replays_a_per_phase_result_in_opendss(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from gridv2g.cli import app
+
+    raw = {**yaml.safe_load(yaml.safe_dump(LATERAL)), "formulation": "unbalanced"}
+    (tmp_path / "case.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", "case.yaml", "--out", "res"])
+    assert ran.exit_code == 0, ran.output
+    assert "OpenDSS replay" in ran.output and "AC replay" not in ran.output
+    checked = runner.invoke(app, ["validate", "res"])
+    assert checked.exit_code == 0, checked.output
+    assert "0 node-periods outside the case's limits" in checked.output
