@@ -10,7 +10,7 @@ file's folder. ``gridv2g schema`` prints the JSON Schema.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
 
@@ -22,7 +22,23 @@ class CaseError(GridV2GError, ValueError):
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # every number finite: inf and NaN are refused at load (a NaN limit used to solve as
+    # "no limit")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_booleans_as_numbers(cls, data):
+        """YAML's true/false are not 1/0: a boolean in a number field is an error."""
+        if isinstance(data, dict):
+            for name, value in data.items():
+                field = cls.model_fields.get(name)
+                if field is None or not isinstance(value, bool):
+                    continue
+                kinds = {field.annotation, *get_args(field.annotation)}
+                if bool not in kinds and kinds & {float, int}:
+                    raise ValueError(f"{name}: {value!r} is a boolean, not a number")
+        return data
 
 
 class ProfileSpec(_Model):
@@ -47,6 +63,25 @@ class HorizonSpec(_Model):
     start: str = Field("2024-01-01T00:00", description="ISO timestamp of the first period")
     periods: int = Field(24, ge=1, description="number of periods")
     minutes: int = Field(60, ge=1, description="period length [min]")
+
+    @model_validator(mode="after")
+    def _start_is_a_time(self):
+        """The start is parsed at load: a date, within 1900-2199 (no 'now' or 'today': a run
+        must not depend on when it runs)."""
+        import pandas as pd
+
+        text = str(self.start).strip()
+        if text.lower() in ("now", "today", "tomorrow", "yesterday"):
+            raise ValueError(f"start: '{text}' depends on when the case runs; give a date")
+        try:
+            start = pd.Timestamp(text)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise ValueError(f"start: '{text}' is not a date and time ({exc})") from None
+        if start is pd.NaT or not 1900 <= start.year <= 2199:
+            raise ValueError(f"start: '{text}' is outside 1900-2199")
+        if start.tz is not None:
+            raise ValueError(f"start: '{text}' has a time zone; give local time without one")
+        return self
 
 
 class _CaseBase(_Model):
@@ -161,6 +196,14 @@ class OptionsSpec(_Model):
     )
     ampacity: bool = Field(True, description="enforce known branch ampacities")
     s_base_kva: float = Field(1000.0, gt=0, description="per-unit power base")
+
+    @model_validator(mode="after")
+    def _limits_in_order(self):
+        pairs = {"options": (self.vmin_pu, self.vmax_pu), **self.bus_v_limits}
+        bad = {k: v for k, v in pairs.items() if not v[0] < v[1]}
+        if bad:
+            raise ValueError(f"voltage limits need vmin_pu < vmax_pu; not so for {bad}")
+        return self
 
 
 class ObjectiveSpec(_Model):
