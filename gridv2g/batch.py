@@ -73,6 +73,8 @@ class Scenario:
     raw: dict
     #: the folder its files must lie in (the base case's), None if others are allowed
     root: str | None = None
+    #: sizes beyond the load-time limits accepted
+    lift: bool = False
 
 
 def load_sweep(path: str | Path, allow_outside: bool = False) -> tuple[SweepSpec, dict, Path]:
@@ -141,7 +143,11 @@ def _set(raw: dict, dotted: str, value) -> None:
 
 
 def scenarios(
-    spec: SweepSpec, base: dict, root: str | None = None, max_scenarios: int = MAX_SCENARIOS
+    spec: SweepSpec,
+    base: dict,
+    root: str | None = None,
+    max_scenarios: int = MAX_SCENARIOS,
+    lift_limits: bool = False,
 ) -> list[Scenario]:
     """Expand the sweep: the product (or zip) of the value lists, each checked as a case.
     At most ``max_scenarios`` (counted before any is built)."""
@@ -171,8 +177,9 @@ def scenarios(
             _set(raw, p, v)
         sid = ",".join(f"{p.split('.')[-1]}={v}" for p, v in values.items())
         label = f"sweep '{spec.name}' scenario {sid}"
-        case_from_dict(raw, label, root=root)  # every scenario valid before any solve
-        out.append(Scenario(id=_safe(sid), values=values, raw=raw, root=root))
+        # every scenario valid before any solve
+        case_from_dict(raw, label, root=root, lift_limits=lift_limits)
+        out.append(Scenario(id=_safe(sid), values=values, raw=raw, root=root, lift=lift_limits))
     ids = [s.id for s in out]
     dup = sorted({i for i in ids if ids.count(i) > 1})
     if dup:
@@ -189,13 +196,15 @@ def _safe(sid: str) -> str:
     return safe or "scenario"
 
 
-def run_scenario(raw: dict, sid: str, validate: bool = True, root: str | None = None) -> dict:
+def run_scenario(
+    raw: dict, sid: str, validate: bool = True, root: str | None = None, lift: bool = False
+) -> dict:
     """Solve one scenario (a case mapping) and return its row; never raises: a failure is a
     row with ``status="error"`` and the error's text. Runs in a worker."""
     t0 = time.perf_counter()
     row: dict = {"scenario": sid}
     try:
-        case = case_from_dict(raw, f"scenario {sid}", root=root)
+        case = case_from_dict(raw, f"scenario {sid}", root=root, lift_limits=lift)
         result = api.solve(case)
         figures = _scalars(result.summary)
         figures["solver_status"] = figures.pop("status", None)
@@ -235,12 +244,13 @@ def run_batch(
     allow_outside: bool = False,
     max_scenarios: int = MAX_SCENARIOS,
     dashboard_address: str = "127.0.0.1:8787",
+    lift_limits: bool = False,
 ) -> pd.DataFrame:
     """Run every scenario of ``sweep``; returns the summary table (one row per scenario, the
     varied values first). See the module docstring for storage, resume and execution."""
     spec, base, base_path = load_sweep(sweep, allow_outside)
     root = None if allow_outside else str(base_path.parent)
-    todo_all = scenarios(spec, base, root, max_scenarios)
+    todo_all = scenarios(spec, base, root, max_scenarios, lift_limits)
     folder = Path(out) if out else output_folder(Path("out"), spec.name)
     store = folder / "scenarios"
     store.mkdir(parents=True, exist_ok=True)
@@ -284,11 +294,13 @@ def _run_local(todo, validate, workers, keep, bar) -> None:
     workers = workers or os.cpu_count() or 1
     if workers == 1:  # no process pool: easier to debug, same results
         for s in todo:
-            keep(run_scenario(s.raw, s.id, validate, s.root))
+            keep(run_scenario(s.raw, s.id, validate, s.root, s.lift))
             bar.update()
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(run_scenario, s.raw, s.id, validate, s.root): s for s in todo}
+        futures = {
+            pool.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift): s for s in todo
+        }
         for future in as_completed(futures):
             s = futures[future]
             try:
@@ -321,7 +333,7 @@ def _run_dask(todo, validate, address, workers, keep, bar, dashboard_address) ->
     try:
         with Client(address) as client:
             futures = {
-                client.submit(run_scenario, s.raw, s.id, validate, s.root, pure=False): s
+                client.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift, pure=False): s
                 for s in todo
             }
             for future in dask_completed(list(futures)):

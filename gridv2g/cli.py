@@ -45,13 +45,16 @@ def run(
     allow_outside_paths: Annotated[
         bool, typer.Option(help="let the case read files outside its own folder")
     ] = False,
+    lift_limits: Annotated[
+        bool, typer.Option(help="accept sizes beyond the load-time limits (periods, EVs, ...)")
+    ] = False,
 ) -> None:
     """Solve a case, replay it in AC power flow and write tables, summary and plots."""
 
     import gridv2g as g
 
     try:
-        loaded = g.load_case(case, allow_outside=allow_outside_paths)
+        loaded = g.load_case(case, allow_outside=allow_outside_paths, lift_limits=lift_limits)
         result = g.solve(loaded, solver=solver)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
@@ -258,13 +261,16 @@ def site(
     allow_outside_paths: Annotated[
         bool, typer.Option(help="let the case read files outside its own folder")
     ] = False,
+    lift_limits: Annotated[
+        bool, typer.Option(help="accept sizes beyond the load-time limits (periods, EVs, ...)")
+    ] = False,
 ) -> None:
     """Site and size the fleet's stations: PSO (or enumeration) over the co-optimization."""
     import gridv2g as g
     from gridv2g.siting import site_case
 
     try:
-        loaded = g.load_case(case, allow_outside=allow_outside_paths)
+        loaded = g.load_case(case, allow_outside=allow_outside_paths, lift_limits=lift_limits)
         result = site_case(loaded, solver=solver)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
@@ -300,6 +306,9 @@ def batch(
     allow_outside_paths: Annotated[
         bool, typer.Option(help="let the case read files outside its own folder")
     ] = False,
+    lift_limits: Annotated[
+        bool, typer.Option(help="accept sizes beyond the load-time limits (periods, EVs, ...)")
+    ] = False,
     max_scenarios: Annotated[
         int, typer.Option(help="refuse sweeps that expand to more scenarios")
     ] = 100_000,
@@ -321,6 +330,7 @@ def batch(
             allow_outside=allow_outside_paths,
             max_scenarios=max_scenarios,
             dashboard_address=dashboard_address,
+            lift_limits=lift_limits,
         )
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)

@@ -65,3 +65,31 @@ def test_voltage_limits_in_order(tmp_path):
     path = case_with(tmp_path, lambda r: r["options"].update(bus_v_limits={"18": [1.0, 0.9]}))
     with pytest.raises(CaseError, match="'18'"):
         load_case(path)
+
+
+def station_case(tmp_path, edit) -> Path:
+    raw = yaml.safe_load((CASES / "lot20_seed001.yaml").read_text())
+    edit(raw)
+    path = tmp_path / "station.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def test_sizes_are_bounded_unless_lifted(tmp_path):
+    import time
+
+    path = station_case(tmp_path, lambda r: r["sessions"].update(n=5_000_000))
+    t0 = time.perf_counter()
+    with pytest.raises(CaseError, match=r"sessions: .*n: 5,000,000 is more than 100,000"):
+        load_case(path)
+    assert time.perf_counter() - t0 < 1.0
+    assert load_case(path, lift_limits=True).sessions.n == 5_000_000  # lifted: it loads
+    path = case_with(tmp_path, lambda r: r["horizon"].update(periods=100_000))
+    with pytest.raises(CaseError, match="periods: 100,000 is more than 35,136"):
+        load_case(path)
+
+
+def test_seeds_are_not_negative(tmp_path):
+    path = station_case(tmp_path, lambda r: r["sessions"].update(seed=-1))
+    with pytest.raises(CaseError, match=r"sessions.seed: Input should be greater than or equal"):
+        load_case(path)

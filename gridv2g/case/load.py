@@ -66,11 +66,14 @@ def _valid_fields(model: type[BaseModel], loc) -> list[str]:
     return list(current.model_fields)
 
 
-def load_case(path: str | Path, allow_outside: bool = False) -> Case | StationCase | StochasticCase:
+def load_case(
+    path: str | Path, allow_outside: bool = False, lift_limits: bool = False
+) -> Case | StationCase | StochasticCase:
     """Read and validate a case YAML file; errors name the file, the line and the field.
 
     Files the case names (CSV profiles and sessions, feeder files) must lie in the case
-    file's folder or below unless ``allow_outside`` is True (see :meth:`Case.path`)."""
+    file's folder or below unless ``allow_outside`` is True (see :meth:`Case.path`); sizes
+    beyond :data:`~gridv2g.case.specs.SIZE_LIMITS` are refused unless ``lift_limits``."""
     path = Path(path)
     if not path.is_file():
         raise CaseError(f"case file not found: {path}")
@@ -79,7 +82,7 @@ def load_case(path: str | Path, allow_outside: bool = False) -> Case | StationCa
         raise CaseError(f"{path}: a case file is a YAML mapping of fields")
     raw.setdefault("base_dir", str(path.resolve().parent))
     root = None if allow_outside else str(path.resolve().parent)
-    return case_from_dict(raw, path.name, node, root=root)
+    return case_from_dict(raw, path.name, node, root=root, lift_limits=lift_limits)
 
 
 def expand_shorthands(raw: dict) -> dict:
@@ -91,7 +94,13 @@ def expand_shorthands(raw: dict) -> dict:
     return raw
 
 
-def case_from_dict(raw: dict, label: str, node=None, root: str | Path | None = None):
+def case_from_dict(
+    raw: dict,
+    label: str,
+    node=None,
+    root: str | Path | None = None,
+    lift_limits: bool = False,
+):
     """Validate a case given as a mapping (a parsed YAML file, possibly edited, e.g. by a
     batch sweep). ``label`` names it in errors; ``node`` (the composed YAML) adds line
     numbers. Relative paths resolve against ``raw["base_dir"]``; with ``root``, every path
@@ -102,7 +111,7 @@ def case_from_dict(raw: dict, label: str, node=None, root: str | Path | None = N
         raise CaseError(f"{label}: problem: {problem!r} is not one of {list(CASE_KINDS)}")
     model = CASE_KINDS.get(problem, Case)
     try:
-        case = model.model_validate(raw)
+        case = model.model_validate(raw, context={"lift_limits": lift_limits})
     except ValidationError as exc:
         messages = []
         for err in exc.errors():

@@ -21,6 +21,31 @@ class CaseError(GridV2GError, ValueError):
     """A case file is missing, not YAML, or does not match the schema (file and line named)."""
 
 
+#: sizes a case may ask for before it is refused at load (they hang or exhaust memory
+#: beyond); ``load_case(..., lift_limits=True)`` (CLI ``--lift-limits``) lifts them
+SIZE_LIMITS = {
+    "periods": 35_136,  # a leap year of 15-minute periods
+    "n": 100_000,  # EVs of one sampler
+    "count": 1_000,  # stochastic scenarios
+    "mean_evs": 100_000,
+    "particles": 1_000,
+    "iterations": 10_000,
+}
+
+
+def _within_size_limits(model: BaseModel, info) -> None:
+    """Refuse a size beyond :data:`SIZE_LIMITS` unless the loader lifted them."""
+    if (info.context or {}).get("lift_limits"):
+        return
+    for name, limit in SIZE_LIMITS.items():
+        value = getattr(model, name, None)
+        if isinstance(value, int | float) and not isinstance(value, bool) and value > limit:
+            raise ValueError(
+                f"{name}: {value:,} is more than {limit:,}; lift the limit explicitly "
+                "(load_case(..., lift_limits=True); CLI --lift-limits)"
+            )
+
+
 class _Model(BaseModel):
     # every number finite: inf and NaN are refused at load (a NaN limit used to solve as
     # "no limit")
@@ -39,6 +64,11 @@ class _Model(BaseModel):
                 if bool not in kinds and kinds & {float, int}:
                     raise ValueError(f"{name}: {value!r} is a boolean, not a number")
         return data
+
+    @model_validator(mode="after")
+    def _sizes(self, info):
+        _within_size_limits(self, info)
+        return self
 
 
 class ProfileSpec(_Model):
@@ -239,7 +269,7 @@ class SitingCaseSpec(_Model):
     )
     particles: int = Field(10, ge=1, description="PSO swarm size")
     iterations: int = Field(20, ge=0, description="PSO iterations")
-    seed: int = Field(0, description="PSO random seed")
+    seed: int = Field(0, ge=0, description="PSO random seed")
 
 
 class Case(_CaseBase):
@@ -286,7 +316,7 @@ class SessionsSpec(_Model):
         | None
     ) = Field(None, description="a gridv2g.fleet sampler")
     n: int | None = Field(None, ge=1, description="number of EVs (samplers that take it)")
-    seed: int = Field(0, description="random seed of the sampler")
+    seed: int = Field(0, ge=0, description="random seed of the sampler")
     day: str | None = Field(None, description="day the sampler draws on (default: horizon)")
     station: str | None = Field(
         None,
@@ -409,7 +439,7 @@ class ScenarioSpec(_Model):
 
     count: int = Field(10, ge=1, description="number of scenarios S")
     mean_evs: float = Field(gt=0, description="Poisson mean of the EV count per scenario")
-    seed: int = Field(0, description="random seed of the scenario set")
+    seed: int = Field(0, ge=0, description="random seed of the scenario set")
     sampler: Literal["truncated_gaussian", "reservations"] = Field(
         "truncated_gaussian", description="gridv2g.fleet sampler of each scenario's sessions"
     )
