@@ -93,3 +93,34 @@ def test_seeds_are_not_negative(tmp_path):
     path = station_case(tmp_path, lambda r: r["sessions"].update(seed=-1))
     with pytest.raises(CaseError, match=r"sessions.seed: Input should be greater than or equal"):
         load_case(path)
+
+
+def test_a_missing_feeder_folder_is_a_typed_error(tmp_path):
+    from gridv2g.case import grid_data
+    from gridv2g.errors import FeederError
+
+    (tmp_path / "empty").mkdir()
+    for folder in ("nowhere", "empty"):
+        path = case_with(tmp_path, lambda r, f=folder: r.update(feeder={"tables": f}))
+        with pytest.raises(FeederError, match=r"not a feeder folder written by Feeder\.to_dir"):
+            grid_data(load_case(path))
+
+
+def test_sampler_options_of_the_wrong_type_are_a_typed_error(tmp_path):
+    from gridv2g.case import station_data
+    from gridv2g.errors import SessionError
+
+    def edit(raw):
+        raw["sessions"] = {"sampler": "truncated_gaussian", "n": 5, "options": {"p_kw": "fast"}}
+
+    with pytest.raises(SessionError, match="sampler 'truncated_gaussian' cannot draw with"):
+        station_data(load_case(station_case(tmp_path, edit)))
+
+
+def test_summaries_carry_no_nan():
+    """A percentage of a zero baseline is not defined: None, listed, never NaN."""
+    from gridv2g.result.base import ResultBase
+
+    r = ResultBase(summary={"a": 1.0, "b": float("nan"), "c": float("inf"), "d": None})
+    assert r.summary["b"] is None and r.summary["c"] is None and r.summary["a"] == 1.0
+    assert r.summary["not_defined"] == ["b", "c"]

@@ -18,6 +18,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from gridv2g.errors import FeederError
 from gridv2g.feeders import checks, schema
 
 _TABLE_FILES = ("bus", "linecode", "linecode_matrix", "line", "load", "capacitor", "transformer")
@@ -166,7 +167,19 @@ class Feeder:
     def from_dir(cls, directory: str | Path) -> Feeder:
         """Read a Feeder written by :meth:`to_dir`."""
         directory = Path(directory)
-        meta = json.loads((directory / "meta.json").read_text())
+        missing = [
+            f for f in ("meta.json", *(f"{t}.csv" for t in (*_TABLE_FILES, "source")))
+            if not (directory / f).is_file()
+        ]  # fmt: skip
+        if missing:
+            raise FeederError(
+                f"{directory}: not a feeder folder written by Feeder.to_dir (missing "
+                f"{', '.join(missing[:4])}{' ...' if len(missing) > 4 else ''})"
+            )
+        try:
+            meta = json.loads((directory / "meta.json").read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise FeederError(f"{directory / 'meta.json'}: not valid JSON ({exc})") from None
         tables = {}
         for table in (*_TABLE_FILES, "source"):
             spec = schema.TABLES[table]

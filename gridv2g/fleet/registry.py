@@ -69,7 +69,17 @@ def sample_sessions(
         raise SessionError(
             f"sessions sampler '{name}' takes no {unknown}; it takes {sorted(accepted)}"
         )
-    sessions = func(**kwargs)
+    try:
+        sessions = func(**kwargs)
+    except SessionError:
+        raise
+    except (TypeError, ValueError, KeyError, IndexError, ZeroDivisionError) as exc:
+        # an option of the wrong type or shape fails inside the sampler: say which sampler
+        # and which options, not a traceback from its insides
+        given = {k: v for k, v in kwargs.items() if k not in ("day", "step_min", "station")}
+        raise SessionError(
+            f"sessions sampler '{name}' cannot draw with {given}: {type(exc).__name__}: {exc}"
+        ) from None
     if not set(sessions.station) <= set(stations) and station is None and len(stations) == 1:
         sessions = sessions.assign(station=stations[0])
     if check:

@@ -63,6 +63,22 @@ class ResultBase:
     summary: dict = field(default_factory=dict)
     problem: object = field(default=None, repr=False)
 
+    def __post_init__(self):
+        # a summary never carries NaN or inf silently: a figure that is not defined (a
+        # percentage of a zero baseline, a gap with nothing to compare) is None, and its key
+        # is listed under "not_defined"
+        undefined = [
+            k
+            for k, v in self.summary.items()
+            if isinstance(v, float | np.floating) and not np.isfinite(v)
+        ]
+        for k in undefined:
+            self.summary[k] = None
+        if undefined:
+            self.summary["not_defined"] = sorted(
+                set(self.summary.get("not_defined", [])) | set(undefined)
+            )
+
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
         """{name: table} of every non-empty result table."""
