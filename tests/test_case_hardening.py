@@ -124,3 +124,28 @@ def test_summaries_carry_no_nan():
     r = ResultBase(summary={"a": 1.0, "b": float("nan"), "c": float("inf"), "d": None})
     assert r.summary["b"] is None and r.summary["c"] is None and r.summary["a"] == 1.0
     assert r.summary["not_defined"] == ["b", "c"]
+
+
+def test_negative_prices_keep_the_relaxation_exact(tmp_path):
+    """A negative price rewards losses: the loss guard charges them back (Farivar & Low's
+    condition: an objective increasing in losses), so the plan replays exactly in AC and
+    nothing is flagged; the guard's cost is reported on its own."""
+    import warnings
+
+    import gridv2g as g
+
+    def edit(raw):
+        raw["prices"] = {"constant": -0.1}
+        raw["objective"] = {"energy_cost": 1.0}
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "not exact" warning
+        result = g.solve(load_case(case_with(tmp_path, edit)))
+    s = result.summary
+    assert s["relaxation_exact"] and s["term_loss_guard"] > 0
+    report = g.validate(result)
+    assert report.summary["flagged_periods"] == 0
+    assert report.summary["max_dv_pu"] < 1e-8
+    # the losses are the loss-minimal plan's (the positive-price optimum of this feeder)
+    reference = g.solve(load_case(CASES / "ieee33_der.yaml")).summary["losses_kwh"]
+    assert s["losses_kwh"] == pytest.approx(reference, rel=1e-4)

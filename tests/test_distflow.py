@@ -7,7 +7,7 @@ import pandapower as pp
 import pandas as pd
 import pytest
 
-from gridv2g.errors import InfeasibleError
+from gridv2g.errors import GridV2GWarning, InfeasibleError
 from gridv2g.feeders import ieee33
 from gridv2g.feeders.pandapower_bridge import run_powerflow
 from gridv2g.problems.co_optimize import CoOptimization, GridData
@@ -62,8 +62,10 @@ def test_relaxation_gap_check_flags_an_inexact_solution():
     """An objective that rewards losses makes the relaxation inexact; the check sees it."""
     feeder = ieee33()
     data = one_period(feeder, vmin_pu=0.9, objective={"losses": -1.0})
-    result = CoOptimization(data, dpp=False).solve()
+    with pytest.warns(GridV2GWarning, match="relaxation is not exact"):
+        result = CoOptimization(data, dpp=False).solve()
     assert result.summary["max_relaxation_gap"] > 1e-2
+    assert result.summary["relaxation_exact"] is False
     report = validate(result)
     assert report.periods.flagged.all()
     assert not report.ok

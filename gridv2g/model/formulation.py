@@ -124,6 +124,10 @@ class GridFormulation(ABC):
         """Active losses over the horizon [kWh]."""
 
     @abstractmethod
+    def losses_kw(self, block) -> cp.Expression:
+        """Active losses per period [kW] (length T)."""
+
+    @abstractmethod
     def voltage_deviation(self, block) -> cp.Expression:
         """Sum of |v - 1| over points and periods (v the squared voltage, pu)."""
 
@@ -224,6 +228,9 @@ class BalancedDistFlow(GridFormulation):
 
     def losses_kwh(self, block: DistFlowBlock, hours: float):
         return obj.losses_kwh(self.net.r, block.l, self.s_base_kva, hours)
+
+    def losses_kw(self, block: DistFlowBlock):
+        return self.s_base_kva * (self.net.r @ block.l)
 
     def voltage_deviation(self, block: DistFlowBlock):
         return obj.voltage_deviation(block.v)

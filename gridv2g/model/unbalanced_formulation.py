@@ -140,6 +140,9 @@ class UnbalancedLinDist3Flow(GridFormulation):
         # OpenDSS's losses at the last replayed point (constants to the optimizer)
         return cp.sum(block.loss_p) * self.s_base_kva * hours
 
+    def losses_kw(self, block: UnbalancedBlock):
+        return cp.sum(block.loss_p, axis=0) * self.s_base_kva
+
     def voltage_deviation(self, block: UnbalancedBlock):
         return cp.sum(cp.abs(block.v[np.flatnonzero(self.pm.inner_nodes), :] - 1.0))
 

@@ -50,6 +50,10 @@ __all__ = [
 ]
 
 
+#: share above a negative price's reward at which the exactness guard charges losses back
+LOSS_GUARD_MARGIN = 0.01
+
+
 class CoOptimization(Problem):
     """Build once, update Parameters, solve: the grid co-optimization of one case."""
 
@@ -140,10 +144,17 @@ class CoOptimization(Problem):
 
         # --- objective
         self.terms = self._terms()
+        # exactness guard: a negative energy price rewards losses, and the SOC relaxation
+        # then invents them (gap ~1, every period off in AC). The known sufficient condition
+        # for exactness is an objective increasing in losses (Farivar & Low 2013; Gan et al.
+        # 2015), so where the price is negative the losses are charged at least that price
+        # back, plus LOSS_GUARD_MARGIN: the objective's loss coefficient stays positive.
+        self.loss_guard = cp.Parameter(T, nonneg=True, name="loss-guard")
+        self.guard = guard = self.hours * (self.loss_guard @ form.losses_kw(self.grid))
         if elastic:
             expr = sum(cp.sum(slack) for slack in self.grid.slacks.values())
         else:
-            expr = sum(w * self.terms[name] for name, w in self.weights.items() if w)
+            expr = sum(w * self.terms[name] for name, w in self.weights.items() if w) + guard
         self.problem = cp.Problem(cp.Minimize(expr), constraints)
         self.timings = {"build_s": time.perf_counter() - t0}
         self.update()
@@ -237,6 +248,8 @@ class CoOptimization(Problem):
         index = self.data.horizon.index
         self.load_profile.value = self.load_profile_values()
         self.price.value = self.data.price_per_kwh.reindex(index).to_numpy(float)
+        w = float(self.data.objective.get("energy_cost", 0.0))
+        self.loss_guard.value = np.maximum(-w * self.price.value, 0.0) * (1.0 + LOSS_GUARD_MARGIN)
         if self.der is not None:
             avail = self.data.der.availability.reindex(index)[self.data.der.units.index]
             self.der.params["availability"].value = avail.to_numpy(float).T

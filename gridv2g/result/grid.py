@@ -9,6 +9,7 @@ fleet and the summary, and names no formulation.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
@@ -17,9 +18,13 @@ import numpy as np
 import pandas as pd
 
 from gridv2g import plots
+from gridv2g.errors import GridV2GWarning
 from gridv2g.horizon import long_table
 from gridv2g.result.base import ResultBase, empty_long, expr_value, solved
 from gridv2g.result.station import solved_tables
+
+#: largest relaxation gap of an exact SOC solution (the pandapower replay's default)
+RELAXATION_GAP_TOL = 1e-5
 
 #: res_station columns that only fleet stations fill (their EVs, ports and storage)
 FLEET_COLUMNS = (
@@ -219,6 +224,21 @@ def build_result(co, solver: str) -> Result:
         )
     for term, expr in co.terms.items():
         summary[f"term_{term}"] = expr_value(expr)
+    if getattr(co, "guard", None) is not None:
+        summary["term_loss_guard"] = expr_value(co.guard)
+    if not co.formulation.closes:
+        # a relaxation that is not exact is said by the solve itself, not only by a replay
+        exact = summary["max_relaxation_gap"] <= RELAXATION_GAP_TOL
+        summary["relaxation_exact"] = bool(exact)
+        if not exact:
+            warnings.warn(
+                f"{data.feeder.name}: the SOC relaxation is not exact (largest gap "
+                f"{summary['max_relaxation_gap']:.2g} > {RELAXATION_GAP_TOL:g}): the plan's "
+                "losses and voltages are not physical; replay it (g.validate) and look for "
+                "rewards of losses in the objective",
+                GridV2GWarning,
+                stacklevel=4,
+            )
     closing = pd.DataFrame()
     report = getattr(co.formulation, "report", None)
     if report is not None:
