@@ -15,7 +15,10 @@ path gives the error of an unknown field, with the valid ones), then solved. A s
 (its values, status, the summary's scalar figures, the replay's, seconds) is written to
 ``OUT/scenarios/<id>.json`` the moment it finishes, so a batch never loses finished results:
 a scenario that fails is recorded with its error and the others go on, and a rerun resumes,
-skipping scenarios already done and retrying failed ones (``resume=False`` recomputes all).
+skipping scenarios already done with the same inputs and retrying failed ones: a row keeps
+the hash of its scenario's fully resolved inputs (:func:`input_hash`: the case mapping, the
+files it names, the gridv2g version), and a changed hash re-runs it (``resume=False``
+recomputes all).
 ``OUT/summary.parquet`` (and ``.csv``) gathers the rows at the end, one column per varied path.
 
 Execution: local worker processes by default (``workers``, default the CPU count), or a Dask
@@ -254,11 +257,12 @@ def run_batch(
     folder = Path(out) if out else output_folder(Path("out"), spec.name)
     store = folder / "scenarios"
     store.mkdir(parents=True, exist_ok=True)
-    todo = [s for s in todo_all if not (resume and _done(store / f"{s.id}.json"))]
+    hashes = {s.id: input_hash(s) for s in todo_all}
+    todo = [s for s in todo_all if not (resume and _done(store / f"{s.id}.json", hashes[s.id]))]
     by_id = {s.id: s for s in todo_all}
 
     def keep(row: dict) -> None:
-        row = {**by_id[row["scenario"]].values, **row}
+        row = {**by_id[row["scenario"]].values, **row, "input_hash": hashes[row["scenario"]]}
         tmp = store / f".{row['scenario']}.json.tmp"
         tmp.write_text(json.dumps(row, default=str) + "\n")
         os.replace(tmp, store / f"{row['scenario']}.json")  # atomic: no half-written rows
@@ -280,14 +284,59 @@ def run_batch(
     return table
 
 
-def _done(path: Path) -> bool:
-    """A scenario finished earlier: its row exists and says ok (failures are retried)."""
+def _done(path: Path, digest: str) -> bool:
+    """A scenario finished earlier with the same inputs: its row exists, says ok (failures
+    are retried) and carries ``digest`` (an edited base case, profile or session file, or
+    another gridv2g version, re-runs it)."""
     if not path.is_file():
         return False
     try:
-        return json.loads(path.read_text()).get("status") == "ok"
+        row = json.loads(path.read_text())
     except json.JSONDecodeError:
         return False
+    return row.get("status") == "ok" and row.get("input_hash") == digest
+
+
+#: case fields that name files whose contents are inputs
+_FILE_FIELDS = ("csv", "opendss", "tables")
+
+
+def input_hash(scenario: Scenario) -> str:
+    """SHA-256 of a scenario's fully resolved inputs: its case mapping (canonical JSON), the
+    bytes of every file it names (CSV profiles and sessions, feeder files; a folder's files),
+    and the gridv2g version."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        code = version("gridv2g")
+    except PackageNotFoundError:  # running from a source tree without installing
+        code = "source"
+    digest = hashlib.sha256()
+    digest.update(code.encode())
+    digest.update(json.dumps(scenario.raw, sort_keys=True, default=str).encode())
+    base = Path(str(scenario.raw.get("base_dir", ".")))
+
+    def files(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key in _FILE_FIELDS and isinstance(value, str):
+                    yield base / value
+                else:
+                    yield from files(value)
+        elif isinstance(node, list):
+            for value in node:
+                yield from files(value)
+
+    for path in sorted({p.resolve() for p in files(scenario.raw)}):
+        members = sorted(path.rglob("*")) if path.is_dir() else [path]
+        for member in members:
+            if member.is_file():
+                digest.update(str(member).encode())
+                digest.update(member.read_bytes())
+        if path.suffix.lower() == ".dss":  # a master's redirects sit beside it
+            for member in sorted(path.parent.rglob("*.dss")):
+                digest.update(member.read_bytes())
+    return digest.hexdigest()
 
 
 def _run_local(todo, validate, workers, keep, bar) -> None:

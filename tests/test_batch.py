@@ -121,3 +121,22 @@ def test_batch_command_reports_failures(lot_batch, tmp_path):
     assert result.exit_code == 2, result.output
     assert "4 scenarios: 2 ok, 2 failed" in result.output
     assert "InfeasibleError" in result.output
+
+
+def test_resume_reruns_scenarios_whose_inputs_changed(tmp_path):
+    """A row is reused only when the hash of its resolved inputs matches: editing the base
+    case (its price here) re-runs every scenario, an untouched rerun re-runs none."""
+    sweep = sweep_file(tmp_path, {"sessions.n": [3, 4]}, name="edit")
+    out = tmp_path / "out"
+    first = run_batch(sweep, out, workers=1, progress=False)
+    store = out / "scenarios"
+    stamp = {p.name: p.stat().st_mtime_ns for p in store.glob("*.json")}
+    again = run_batch(sweep, out, workers=1, progress=False)
+    assert {p.name: p.stat().st_mtime_ns for p in store.glob("*.json")} == stamp
+    assert (again.cost == first.cost).all()
+    base = tmp_path / LOT.name
+    base.write_text(base.read_text().replace("buy: {shape: caiso}", "buy: {constant: 0.5}"))
+    edited = run_batch(sweep, out, workers=1, progress=False)
+    assert all(p.stat().st_mtime_ns != stamp[p.name] for p in store.glob("*.json"))
+    assert (edited.cost > first.cost).all()  # 0.5/kWh flat against the CAISO-like day
+    assert edited.input_hash.nunique() == 2 and set(edited.input_hash).isdisjoint(first.input_hash)
