@@ -35,9 +35,11 @@ import itertools
 import json
 import math
 import os
+import sys
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -339,6 +341,24 @@ def input_hash(scenario: Scenario) -> str:
     return digest.hexdigest()
 
 
+def _die_with_parent() -> None:
+    """Worker initializer: on Linux, the kernel kills this worker when its parent dies (a
+    ``kill -9`` of a batch left its pool workers running for good, ~370 MB each)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:  # the parent died before the call took effect
+            os._exit(1)
+
+
+def _pool(workers: int) -> ProcessPoolExecutor:
+    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent)
+
+
 def _run_local(todo, validate, workers, keep, bar) -> None:
     workers = workers or os.cpu_count() or 1
     if workers == 1:  # no process pool: easier to debug, same results
@@ -346,7 +366,8 @@ def _run_local(todo, validate, workers, keep, bar) -> None:
             keep(run_scenario(s.raw, s.id, validate, s.root, s.lift))
             bar.update()
         return
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    left = []  # scenarios in flight when a worker process died
+    with _pool(workers) as pool:
         futures = {
             pool.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift): s for s in todo
         }
@@ -354,10 +375,28 @@ def _run_local(todo, validate, workers, keep, bar) -> None:
             s = futures[future]
             try:
                 row = future.result()
-            except Exception as exc:  # the worker process itself died
-                row = {"scenario": s.id, "status": "error", "error": f"worker lost: {exc}"}
+            except BrokenProcessPool:
+                # one scenario killed its worker, and the pool fails every unfinished one:
+                # those are retried below, each in a process of its own
+                left.append(s)
+                continue
             keep(row)
             bar.update()
+    for s in left:
+        # alone, a crash can only be its own: retried once, then recorded
+        for attempt in (1, 2):
+            with _pool(1) as pool:
+                try:
+                    row = pool.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift).result()
+                    break
+                except BrokenProcessPool as exc:
+                    row = {
+                        "scenario": s.id,
+                        "status": "error",
+                        "error": f"worker process died ({attempt} attempts): {exc}",
+                    }
+        keep(row)
+        bar.update()
 
 
 def _run_dask(todo, validate, address, workers, keep, bar, dashboard_address) -> None:

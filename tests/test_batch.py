@@ -140,3 +140,68 @@ def test_resume_reruns_scenarios_whose_inputs_changed(tmp_path):
     assert all(p.stat().st_mtime_ns != stamp[p.name] for p in store.glob("*.json"))
     assert (edited.cost > first.cost).all()  # 0.5/kWh flat against the CAISO-like day
     assert edited.input_hash.nunique() == 2 and set(edited.input_hash).isdisjoint(first.input_hash)
+
+
+def _crash_on_n4(raw, sid, *args):
+    """A scenario that kills its worker process (as a native crash would)."""
+    import os
+
+    from gridv2g import batch
+
+    if sid.startswith("n=4"):
+        os._exit(13)
+    return batch._real_run_scenario(raw, sid, *args)
+
+
+def test_a_crashing_scenario_fails_alone(tmp_path, monkeypatch):
+    """A worker that dies takes the pool down; the others are re-run, the crashing one is
+    retried alone, then recorded. Workers are forked, so they see the patched function."""
+    import multiprocessing
+
+    from gridv2g import batch
+
+    if multiprocessing.get_start_method() != "fork":
+        pytest.fail("this test needs the fork start method (Linux default)")
+    monkeypatch.setattr(batch, "_real_run_scenario", batch.run_scenario, raising=False)
+    monkeypatch.setattr(batch, "run_scenario", _crash_on_n4)
+    sweep = sweep_file(tmp_path, {"sessions.n": [3, 4, 5, 6]}, name="crash")
+    table = run_batch(sweep, tmp_path / "out", workers=2, progress=False)
+    assert sorted(table.index[table.status == "ok"]) == ["n=3", "n=5", "n=6"]
+    assert "worker process died (2 attempts)" in table.loc["n=4", "error"]
+
+
+def test_pool_workers_die_with_the_batch(tmp_path):
+    """kill -9 of a running batch: its pool workers follow within seconds (no orphans)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import psutil
+
+    # scenarios that take far longer than the 10 s allowed (20,000 EVs, limits that let them
+    # charge): a worker that outlives its parent is still at work when the check runs
+    # (measured without the fix: both workers alive 10 s after the kill)
+    vary = {
+        "sessions.n": [20000, 20001],
+        "stations.0.p_import_max_kw.constant": [1e5, 1e5],
+        "stations.0.p_export_max_kw.constant": [1e5, 1e5],
+    }
+    sweep = sweep_file(tmp_path, vary, mode="zip", name="orphans")
+    code = (
+        "from gridv2g.batch import run_batch\n"
+        f"run_batch({str(sweep)!r}, {str(tmp_path / 'out')!r}, workers=2, progress=False)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code])
+    proc = psutil.Process(parent.pid)
+    deadline = time.time() + 60
+    workers = []
+    while time.time() < deadline and len(workers) < 2:
+        workers = [c for c in proc.children(recursive=True) if c.is_running()]
+        time.sleep(0.2)
+    assert len(workers) >= 2, "the batch started no pool workers"
+    time.sleep(2.0)  # both workers busy on their scenario
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, f"orphaned workers: {[p.pid for p in alive]}"
