@@ -260,3 +260,16 @@ class V2AData:
                     f"the modes of each site kind (Sect. 2): {SITE_MODES}"
                 )
         return tuple(m for m in MODES if m in modes)
+
+
+def placement(table: pd.DataFrame) -> tuple[list[str], list[str | None], list[str]]:
+    """Buses, phases (None: every phase of the bus) and connections (``wye`` unless given)
+    of device rows: DER units or station slots, whose ``phases`` and ``conn`` columns are
+    optional."""
+
+    def column(name: str, default):
+        if name not in table:
+            return [default] * len(table)
+        return [default if v is None or v != v else str(v) for v in table[name]]  # v != v: NaN
+
+    return [str(b) for b in table.bus], column("phases", None), column("conn", "wye")

@@ -59,6 +59,7 @@ import numpy as np
 import pandas as pd
 
 from gridv2g.errors import GridV2GError
+from gridv2g.feeders.opendss_engine import device_element
 from gridv2g.feeders.phase_model import DeviceMap, PhaseModel
 from gridv2g.model.unbalanced import UnbalancedBlock, value_of
 
@@ -130,7 +131,9 @@ class OpenDSSPhaseReplay:
             for k, (bus, nodes, conn) in enumerate(
                 zip(devices.buses, devices.nodes, devices.conn, strict=True)
             ):
-                self.extra.append(_device_load(f"gv2g_dev{k}", bus, nodes, conn, pm.feeder))
+                self.extra.append(
+                    device_element("Load", f"gv2g_dev{k}", bus, pm.feeder, nodes, conn)
+                )
         self._compile()
 
     def _compile(self) -> None:
@@ -262,17 +265,6 @@ class OpenDSSPhaseReplay:
             seconds=seconds,
             vc_node=vc,
         )
-
-
-def _device_load(name: str, bus: str, nodes: str, conn: str, feeder) -> str:
-    n = len(nodes.split("."))
-    vn = float(feeder.bus.at[bus, "vn_kv"])
-    kv = vn / np.sqrt(3.0) if (n == 1 and conn == "wye") else vn
-    phases = 1 if (conn == "delta" and n == 2) else n
-    return (
-        f"New Load.{name} bus1={bus}.{nodes} phases={phases} conn={conn} kv={kv:.12g} "
-        "kw=0 kvar=0 model=1 vminpu=0.5 vmaxpu=1.5"
-    )
 
 
 def corrections(block: UnbalancedBlock, replay: ReplayResult, p_ext=None, q_ext=None) -> dict:

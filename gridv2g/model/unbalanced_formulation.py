@@ -27,7 +27,7 @@ import scipy.sparse as sp
 from gridv2g.errors import FeederError, GridV2GError
 from gridv2g.feeders.phase_model import DeviceMap, build_phase_model
 from gridv2g.horizon import long_table
-from gridv2g.inputs import load_profile_columns
+from gridv2g.inputs import load_profile_columns, placement
 from gridv2g.model.formulation import GridFormulation
 from gridv2g.model.unbalanced import UnbalancedBlock, unbalanced
 
@@ -72,9 +72,7 @@ class UnbalancedLinDist3Flow(GridFormulation):
         unknown = sorted(set(buses) - set(self.feeder.bus.index))
         if unknown:
             raise FeederError(f"unknown bus(es) {unknown} in feeder '{self.feeder.name}'")
-        phases = _listed(phases, len(buses))
-        conn = _listed(conn, len(buses))
-        return self.pm.connect(buses, phases, [c or "wye" for c in conn])
+        return self.pm.connect(buses, phases, conn)
 
     def load_matrices(self, columns):
         load = self.feeder.load
@@ -155,13 +153,12 @@ class UnbalancedLinDist3Flow(GridFormulation):
         buses, phases, conn, p_parts, q_parts = [], [], [], [], []
         data = co.data
         # the replay's devices are loads: DER generate (consumption -p), stations consume
-        parts = ((co.der, _units(data.der), -1.0), (co.stations, _slots(data.stations), 1.0))
-        for block, table, sign in parts:
+        parts = ((co.der, data.der, -1.0), (co.stations, data.stations, 1.0))
+        for block, devices, sign in parts:
             if block is None:
                 continue
-            buses += [str(b) for b in table.bus]
-            phases += _listed(table.get("phases"), len(table))
-            conn += [c or "wye" for c in _listed(table.get("conn"), len(table))]
+            b, ph, cn = placement(devices.units if sign < 0 else devices.slots)
+            buses, phases, conn = buses + b, phases + ph, conn + cn
             p_parts.append(sign * block.p)
             q_parts.append(sign * block.q)
         devices = self.connection(buses, phases, conn) if buses else None
@@ -294,12 +291,10 @@ class UnbalancedLinDist3Flow(GridFormulation):
         if rep is None or rep.vc_node is None:
             return out
         pos = {n: i for i, n in enumerate(rep.node_names)}
-        for k, bus in enumerate(buses):
-            ids = [pos.get(f"{bus.lower()}.{p}") for p in (1, 2, 3)]
-            if None in ids:
-                continue
-            va, vb, vc = (rep.vc_node[i] for i in ids)
-            out[k] = unbalance_factor_percent(va, vb, vc)
+        ids = np.array([[pos.get(f"{b.lower()}.{p}", -1) for p in (1, 2, 3)] for b in buses])
+        full = (ids >= 0).all(axis=1)  # buses with three phase nodes
+        va, vb, vc = (rep.vc_node[ids[full, k]] for k in range(3))
+        out[full] = unbalance_factor_percent(va, vb, vc)
         return out
 
     def diagnose(self, block: UnbalancedBlock, vmin_pu, vmax_pu, times, tol=1e-6):
@@ -341,26 +336,6 @@ class UnbalancedLinDist3Flow(GridFormulation):
                 )
         cols = ["limit", "element", "time", "limit_value", "needed_value"]
         return pd.DataFrame(rows, columns=cols)
-
-
-def _listed(values, n: int) -> list:
-    """``values`` as a list of ``n`` (None, a scalar or a sequence; NaN -> None)."""
-    if values is None:
-        return [None] * n
-    if isinstance(values, str):
-        return [values] * n
-    out = []
-    for v in list(values):
-        out.append(None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
-    return out
-
-
-def _units(der):
-    return None if der is None else der.units
-
-
-def _slots(stations):
-    return None if stations is None else stations.slots
 
 
 def _long3(columns: dict, times, keys: pd.MultiIndex) -> pd.DataFrame:

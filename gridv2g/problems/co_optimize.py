@@ -30,6 +30,7 @@ from gridv2g.inputs import (
     fixed_fleet,
     fleet_slots,
     load_profile_values,
+    placement,
 )
 from gridv2g.model import der as der_block
 from gridv2g.model import objective as obj
@@ -99,7 +100,7 @@ class CoOptimization(Problem):
         constraints = []
         if data.der is not None and len(data.der.units):
             u = data.der.units
-            self.der_map = form.connection(u.bus, u.get("phases"), u.get("conn"))
+            self.der_map = form.connection(*placement(u))
             self.der = der_block.der(
                 self.der_map.pp,
                 u.s_kva.to_numpy(dtype=float) / sb,
@@ -114,7 +115,7 @@ class CoOptimization(Problem):
             constraints += self.der.all_constraints()
         if data.stations is not None and len(data.stations.slots):
             s = data.stations.slots
-            self.station_map = form.connection(s.bus, s.get("phases"), s.get("conn"))
+            self.station_map = form.connection(*placement(s))
             self.stations = der_block.station_slots(
                 self.station_map.pp,
                 s.s_kva.to_numpy(dtype=float) / sb,

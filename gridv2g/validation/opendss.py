@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridv2g.inputs import load_profile_columns, load_profile_values
+from gridv2g.feeders.opendss_engine import device_element
+from gridv2g.inputs import load_profile_columns, load_profile_values, placement
 
 #: a phase voltage beyond its limit by more than this counts as a violation [pu]
 VOLTAGE_TOL_PU = 1e-6
@@ -54,28 +55,12 @@ def _kv(vn_kv_ll: float, nodes: str) -> float:
     return vn_kv_ll / np.sqrt(3.0) if len(nodes.split(".")) == 1 else vn_kv_ll
 
 
-def _element(kind: str, name: str, bus: str, feeder, nodes=None, conn=None) -> str:
-    """An OpenDSS Generator or Load of 0 kW on ``bus``, on ``nodes`` (``"2"``, ``"1.2.3"``;
-    default: every phase of the bus) in ``conn`` (wye or delta), as the optimizer placed it."""
-    if nodes is None or (isinstance(nodes, float) and np.isnan(nodes)):
-        nodes = feeder.bus.at[bus, "nodes"]
-    nodes = str(nodes)
-    conn = "wye" if conn is None or (isinstance(conn, float) and np.isnan(conn)) else str(conn)
-    n = len(nodes.split("."))
-    vn = float(feeder.bus.at[bus, "vn_kv"])
-    kv = vn / np.sqrt(3.0) if (n == 1 and conn == "wye") else vn
-    phases = 1 if (conn == "delta" and n == 2) else n
-    return (
-        f"New {kind}.{name} bus1={bus}.{nodes} phases={phases} conn={conn} kv={kv:.12g} "
-        "kw=0 kvar=0 model=1" + (" vminpu=0.5 vmaxpu=1.5" if kind == "Load" else "")
-    )
-
-
 def _placed(table: pd.DataFrame, kind: str, prefix: str, feeder) -> list[str]:
-    phases = table["phases"] if "phases" in table else pd.Series(None, index=table.index)
-    conn = table["conn"] if "conn" in table else pd.Series(None, index=table.index)
+    """The replay's elements of device rows, on the phases the optimizer placed them on."""
+    buses, phases, conns = placement(table)
     return [
-        _element(kind, f"{prefix}{u}", b, feeder, phases[u], conn[u]) for u, b in table.bus.items()
+        device_element(kind, f"{prefix}{u}", b, feeder, ph, cn)
+        for u, b, ph, cn in zip(table.index, buses, phases, conns, strict=True)
     ]
 
 

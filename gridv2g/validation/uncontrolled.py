@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from gridv2g.feeders.phase_model import build_phase_model
+from gridv2g.inputs import placement
 from gridv2g.result.station import baseline
 from gridv2g.validation.opendss import load_multipliers
 
@@ -20,17 +21,10 @@ from gridv2g.validation.opendss import load_multipliers
 def _devices(data):
     """Buses, phases, connections of the DER (generation) then the station slots."""
     buses, phases, conn = [], [], []
-    for table in (
-        data.der.units if data.der is not None else None,
-        data.stations.slots if data.stations is not None else None,
-    ):
-        if table is None:
-            continue
-        buses += [str(b) for b in table.bus]
-        for col, out, default in (("phases", phases, None), ("conn", conn, "wye")):
-            values = table[col] if col in table else pd.Series(None, index=table.index)
-            out += [default if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
-                    for v in values]  # fmt: skip
+    for devices, table in ((data.der, "units"), (data.stations, "slots")):
+        if devices is not None:
+            b, ph, cn = placement(getattr(devices, table))
+            buses, phases, conn = buses + b, phases + ph, conn + cn
     return buses, phases, conn
 
 
