@@ -28,6 +28,12 @@ class OpenDSSError(GridV2GError, RuntimeError):
     """OpenDSS could not compile or solve a model; carries OpenDSS's own message and the file."""
 
 
+class GridDataError(GridV2GError, ValueError):
+    """Grid problem inputs contradict each other or physics: a slot whose lower bound exceeds
+    its upper bound or its converter rating, a DER available above its rating, a voltage limit
+    the source bus cannot meet; the message names the item, the period and the numbers."""
+
+
 class GridV2GWarning(UserWarning):
     """Something was approximated or left out; the message says what."""
 

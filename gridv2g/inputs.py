@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from gridv2g.errors import GridV2GError, V2AError
+from gridv2g.errors import GridDataError, GridV2GError, ProfileError, V2AError
 from gridv2g.horizon import Horizon
 
 
@@ -80,6 +80,89 @@ class GridData:
     s_base_kva: float = 1000.0
     #: the grid formulation (:data:`gridv2g.model.registry.FORMULATIONS`, or ``auto``)
     formulation: str = "balanced_socp"
+
+
+def _first_bad(frame: pd.DataFrame, bad: pd.DataFrame) -> tuple[str, object, float, int]:
+    """(column, time, value, count) of the first True of ``bad`` (a mask of ``frame``)."""
+    stacked = bad.stack()
+    where = stacked[stacked].index[0]
+    return str(where[1]), where[0], float(frame.loc[where[0], where[1]]), int(stacked.sum())
+
+
+def check_grid_data(data: GridData) -> None:
+    """Refuse grid inputs that no solver should see, naming the item, the period and the
+    numbers: non-finite load multipliers or prices (:class:`ProfileError`), DER availability
+    outside [0, 1] of the rating (ProfileError), and (:class:`GridDataError`) a variable
+    slot's ``p_min_kw`` above its ``p_max_kw``, bounds beyond the converter rating ``s_kva``
+    that force it past its rating, a fixed slot profile above the rating, and a voltage limit
+    on the source bus that the source's fixed voltage violates.
+
+    Without these checks each of them reached the solver and came back as "infeasible even
+    with voltage and ampacity limits relaxed: the loads cannot be served at all", which names
+    the wrong cause.
+    """
+    idx = data.horizon.index
+    for what, frame in (
+        ("load multiplier", data.load_scale.reindex(idx)),
+        ("energy price", data.price_per_kwh.reindex(idx).to_frame("price")),
+    ):
+        bad = ~np.isfinite(frame.astype(float))
+        if bad.to_numpy().any():
+            col, t, v, n = _first_bad(frame, bad)
+            raise ProfileError(
+                f"{what} '{col}' is {v} at {t} ({n} non-finite value(s) in the horizon)"
+            )
+    if data.der is not None and len(data.der.units):
+        avail = data.der.availability.reindex(idx)[data.der.units.index].astype(float)
+        bad = ~((avail >= 0.0) & (avail <= 1.0))
+        if bad.to_numpy().any():
+            col, t, v, n = _first_bad(avail, bad)
+            raise ProfileError(
+                f"DER '{col}': availability {v:g} at {t} is outside [0, 1] (it is a fraction "
+                f"of the unit's rating s_kva; {n} period(s) outside)"
+            )
+    st = data.stations
+    if st is not None and len(st.slots):
+        s_kva = st.slots.s_kva.astype(float)
+        variable = st.slots.index[st.slots.p_variable.astype(bool)]
+        if st.p_min_kw is not None and st.p_max_kw is not None and len(variable):
+            lo = st.p_min_kw.reindex(idx)[variable].astype(float)
+            hi = st.p_max_kw.reindex(idx)[variable].astype(float)
+            for bad, rule in (
+                (lo > hi, "p_min_kw {lo:g} > p_max_kw {hi:g}"),
+                (lo.gt(s_kva[variable], axis=1), "p_min_kw {lo:g} > s_kva {s:g}"),
+                (hi.lt(-s_kva[variable], axis=1), "p_max_kw {hi:g} < -s_kva {s:g}"),
+            ):
+                if bad.to_numpy().any():
+                    col, t, _, n = _first_bad(lo, bad)
+                    text = rule.format(lo=lo.loc[t, col], hi=hi.loc[t, col], s=s_kva[col])
+                    raise GridDataError(
+                        f"station slot '{col}' at {t}: {text} ({n} period(s)); no power "
+                        "within its bounds and its converter rating exists"
+                    )
+        fixed = st.slots.index[~st.slots.p_variable.astype(bool)]
+        fixed = fixed.difference(fleet_slots(st), sort=False)
+        if st.p_kw is not None and len(fixed):
+            p = st.p_kw.reindex(idx)[fixed].astype(float)
+            bad = p.abs().gt(s_kva[fixed] * (1.0 + 1e-9), axis=1)
+            if bad.to_numpy().any():
+                col, t, v, n = _first_bad(p, bad)
+                raise GridDataError(
+                    f"station slot '{col}' at {t}: fixed p_kw {v:g} exceeds its converter "
+                    f"rating s_kva {s_kva[col]:g} ({n} period(s))"
+                )
+    source = str(data.feeder.source_bus)
+    if source in data.bus_v_limits:
+        lo_v, hi_v = data.bus_v_limits[source]
+        vs = data.v_source_pu
+        if vs is None:
+            vs = float(data.feeder.source["vm_pu"].iloc[0])
+        if not lo_v <= vs <= hi_v:
+            raise GridDataError(
+                f"bus '{source}' is the source bus: its voltage is fixed at {vs:g} pu by the "
+                f"source, outside its limits [{lo_v:g}, {hi_v:g}] pu; change the limits or "
+                "options.v_source_pu"
+            )
 
 
 def load_profile_columns(columns, buses) -> tuple[list[str], np.ndarray]:

@@ -180,6 +180,15 @@ class DERSpec(_PlacedSpec):
     availability: ProfileSpec = Field(description="available power, per unit of s_kva")
     pf_min: float = Field(0.0, ge=0, le=1, description="minimum power factor (0 = none)")
 
+    @model_validator(mode="after")
+    def _availability_is_a_fraction(self):
+        a = self.availability
+        if a.constant is not None and not 0.0 <= a.constant * a.scale <= 1.0:
+            raise ValueError(
+                f"availability {a.constant * a.scale:g} is outside [0, 1] (a fraction of s_kva)"
+            )
+        return self
+
 
 class StationSlotSpec(_PlacedSpec):
     name: str = Field(description="slot name")
@@ -205,6 +214,16 @@ class StationSlotSpec(_PlacedSpec):
             raise ValueError(
                 "give either p_kw (fixed profile), p_min_kw/p_max_kw (variable) or fleet: true"
             )
+        lo = -self.s_kva if self.p_min_kw is None else self.p_min_kw
+        hi = self.s_kva if self.p_max_kw is None else self.p_max_kw
+        if variable:
+            for bad, text in (
+                (lo > hi, f"p_min_kw {lo:g} > p_max_kw {hi:g}"),
+                (lo > self.s_kva, f"p_min_kw {lo:g} > s_kva {self.s_kva:g}"),
+                (hi < -self.s_kva, f"p_max_kw {hi:g} < -s_kva {self.s_kva:g}"),
+            ):
+                if bad:
+                    raise ValueError(f"{text}: no power within the slot's bounds and rating")
         return self
 
 

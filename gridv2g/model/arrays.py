@@ -84,13 +84,29 @@ def ess_arrays(data: StationData) -> ESSArrays | None:
 
 
 def station_limits_kw(data: StationData) -> dict[str, np.ndarray]:
-    """(station x period) import and export limits [kW] for Parameters: NaN (no limit) and
-    anything above :data:`~gridv2g.inputs.NO_LIMIT_KW` become NO_LIMIT_KW (a Parameter
-    cannot hold inf)."""
+    """(station x period) import and export limits [kW] for Parameters.
+
+    NaN (no limit), inf and any limit above what the station can physically draw or feed
+    become a stand-in of twice that physical bound plus 1 kW: the sum over its EVs of their
+    larger charge/discharge rating plus its storage's power rating. Such a limit never binds,
+    and (unlike a 1e9 kW stand-in) it keeps the problem well scaled: with a 1e9 kW bound
+    against a 1e4/kWh shortfall penalty, Clarabel reported a bounded problem as unbounded.
+    """
     idx = data.horizon.index
     st = data.stations
+    names = st.stations.index
+    s = data.sessions
+    at = names.get_indexer(s.station) if "station" in s else np.zeros(len(s), dtype=int)
+    rate = np.maximum(s.p_charge_max_kw.to_numpy(float), s.p_discharge_max_kw.to_numpy(float))
+    ok = at >= 0
+    physical = np.bincount(at[ok], weights=rate[ok], minlength=len(names))
+    if st.ess is not None and not st.ess.empty:
+        where = names.get_indexer(st.ess.index)
+        physical += np.bincount(where, weights=st.ess.p_kw.to_numpy(float), minlength=len(names))
+    stand_in = np.minimum(2.0 * physical + 1.0, NO_LIMIT_KW)[:, None]
     out = {}
     for key in ("p_import_max_kw", "p_export_max_kw"):
-        values = getattr(st, key).reindex(idx)[st.stations.index].to_numpy(float).T
-        out[key] = np.nan_to_num(np.minimum(values, NO_LIMIT_KW), nan=NO_LIMIT_KW)
+        values = getattr(st, key).reindex(idx)[names].to_numpy(float).T
+        values = np.where(np.isnan(values), np.inf, values)
+        out[key] = np.minimum(values, stand_in)
     return out

@@ -27,6 +27,7 @@ from gridv2g.inputs import (
     DERData,
     GridData,
     StationSlotData,
+    check_grid_data,
     fixed_fleet,
     fleet_slots,
     load_profile_values,
@@ -70,6 +71,7 @@ class CoOptimization(Problem):
         ``elastic=True`` builds the diagnosis version: voltage and ampacity limits get slacks
         and the objective is their sum (:meth:`diagnose`)."""
         t0 = time.perf_counter()
+        check_grid_data(data)
         self.data = data
         self.dpp = dpp
         self.elastic = elastic
@@ -246,6 +248,7 @@ class CoOptimization(Problem):
                 setattr(self.data, key, value)
             else:
                 raise GridV2GError(f"update: unknown field '{key}'")
+        check_grid_data(self.data)
         index = self.data.horizon.index
         self.load_profile.value = self.load_profile_values()
         self.price.value = self.data.price_per_kwh.reindex(index).to_numpy(float)

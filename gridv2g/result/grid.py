@@ -94,6 +94,45 @@ class Result(ResultBase):
         return plots.result_figures(self, directory)
 
 
+def _inexact_cause(gap: np.ndarray, vm_t: pd.DataFrame, data) -> dict:
+    """Why the SOC relaxation is not exact: ``periods`` (count of periods with a gap),
+    ``kind`` (``upper_voltage`` or ``objective``) and ``text`` for the warning.
+
+    The relaxation is exact when the objective increases in losses and no upper voltage limit
+    binds (Gan, Li, Topcu & Low 2015, IEEE TAC 60(1)). Negative prices are guarded already (a
+    loss charge), so a gap where an upper limit binds is the second case: reverse flow from
+    fixed injections the network cannot carry inside vmax, which the relaxation hides with
+    losses that do not exist; the AC problem then has no solution with those injections.
+    """
+    bad = np.flatnonzero((gap > RELAXATION_GAP_TOL).any(axis=0))
+    vmax = pd.Series(float(data.vmax_pu), index=vm_t.columns)
+    for bus, (_, hi) in dict(data.bus_v_limits).items():
+        if bus in vmax.index:
+            vmax[bus] = hi
+    at_max = vm_t.iloc[bad] >= vmax - 1e-6
+    binding = at_max.any(axis=0)
+    if binding.any():
+        buses = list(vm_t.columns[binding.to_numpy()])
+        first = vm_t.index[bad][at_max.any(axis=1).to_numpy()][0]
+        return {
+            "periods": len(bad),
+            "kind": "upper_voltage",
+            "text": (
+                f"The upper voltage limit binds there (bus(es) {buses[:8]}"
+                f"{' ...' if len(buses) > 8 else ''}, first at {first}): the injections "
+                "cannot be carried inside vmax_pu, and the relaxation holds the voltage down "
+                "with losses that do not exist. Allow curtailment (options.curtailment), let "
+                "inverters absorb reactive power, or raise vmax_pu."
+            ),
+        }
+    return {
+        "periods": len(bad),
+        "kind": "objective",
+        "text": "Look for terms of the objective that reward losses or consumption; replay "
+        "the plan (g.validate) to see the AC truth.",
+    }
+
+
 def build_result(co, solver: str) -> Result:
     """Map a solved :class:`~gridv2g.problems.co_optimize.CoOptimization` back to tables."""
     data, T = co.data, co.T
@@ -231,11 +270,14 @@ def build_result(co, solver: str) -> Result:
         exact = summary["max_relaxation_gap"] <= RELAXATION_GAP_TOL
         summary["relaxation_exact"] = bool(exact)
         if not exact:
+            cause = _inexact_cause(gap, vm_t, data)
+            summary["relaxation_inexact_periods"] = cause["periods"]
+            summary["relaxation_inexact_cause"] = cause["kind"]
             warnings.warn(
                 f"{data.feeder.name}: the SOC relaxation is not exact (largest gap "
-                f"{summary['max_relaxation_gap']:.2g} > {RELAXATION_GAP_TOL:g}): the plan's "
-                "losses and voltages are not physical; replay it (g.validate) and look for "
-                "rewards of losses in the objective",
+                f"{summary['max_relaxation_gap']:.2g} > {RELAXATION_GAP_TOL:g}, in "
+                f"{cause['periods']} period(s)): the plan's losses and voltages are not "
+                f"physical. {cause['text']}",
                 GridV2GWarning,
                 stacklevel=4,
             )
