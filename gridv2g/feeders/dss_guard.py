@@ -298,6 +298,47 @@ def commands_of(master: Path, root: Path, stack: tuple[Path, ...] = (), budget=N
             yield cmd, action
 
 
+def _continues(cmd: Command) -> bool:
+    """Whether ``cmd`` is a ``~`` / ``More`` line, which edits the active element."""
+    params = _params(cmd.text, limit=2)
+    if not params or params[0][0]:
+        return False
+    return _resolve_name(params[0][1], _names().commands) in ("more", "m", "~")
+
+
+def _check_edit_target(cmd: Command) -> None:
+    """After an ``Edit Class.name``: OpenDSS accepts a missing element silently and leaves
+    the previous one active, so the edit and the ``~`` lines after it would change another
+    element (or crash, :func:`_active_object_exists`). Refuse it, naming file and line."""
+    params = _params(cmd.text, limit=3)
+    if len(params) < 2 or params[0][0] or _resolve_name(params[0][1], _names().commands) != "edit":
+        return
+    spec = params[1][1].strip().lower()
+    cls, _, name = spec.partition(".")
+    active_cls, _, active = _dss().Element.Name().lower().partition(".")
+    if not (name == active and active_cls.startswith(cls)):
+        raise OpenDSSError(
+            f"{cmd.where}: '{cmd.text.strip()[:60]}' edits {params[1][1]}, which the feeder "
+            "does not have (OpenDSS would edit the previous element instead)"
+        )
+
+
+def _active_object_exists() -> bool:
+    """Whether the active class has an active element for a ``~`` line to edit.
+
+    An ``Edit``, ``Select``, ``Open`` or ``Class.name.prop=`` of an element that does not exist
+    leaves OpenDSS's active class without one, and the next ``~`` line dereferences nothing:
+    a segmentation fault of the whole interpreter (DSS C-API 0.14). The active DSS object then
+    still belongs to another class, which is how it is told apart."""
+    dss = _dss()
+    try:
+        active = dss.Element.Name().split(".", 1)[0].lower()
+        cls = dss.ActiveClass.ActiveClassName().lower()
+    except Exception:  # no circuit yet: OpenDSS reports that itself
+        return True
+    return active == cls
+
+
 def run_guarded(cmd: Command, run_command) -> None:
     """Run one judged command with OpenDSS reading relative file names from its folder."""
     dss = _dss()
@@ -330,7 +371,14 @@ def compile_guarded(master: Path, commands, run_command) -> None:
         run_command("clear")
         for cmd, action in todo:
             if action == "run":
+                if _continues(cmd) and not _active_object_exists():
+                    raise OpenDSSError(
+                        f"{cmd.where}: '{cmd.text.strip()[:60]}' continues an element that does "
+                        "not exist (an Edit, Select, Open or property line before it named one "
+                        "the feeder lacks)"
+                    )
                 run_guarded(cmd, run_command)
+                _check_edit_target(cmd)
     if skipped:
         shown = "; ".join(skipped[:5]) + (
             f"; and {len(skipped) - 5} more" if len(skipped) > 5 else ""
