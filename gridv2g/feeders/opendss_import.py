@@ -8,6 +8,17 @@ exponential model 4 exactly; others mapped to the closest with a warning), capac
 transformers and regulators with the taps OpenDSS holds, and the source. Elements it cannot
 represent are listed in one warning, never dropped silently.
 
+Topology is read as OpenDSS solves it. Disabled elements (``enabled=no``, ``Disable``) are not
+there. A line or transformer whose terminal is open (``Open Line.sw 1``) carries nothing: an
+open line stays in the table with ``closed=False`` (so a normally-open tie is no loop), an open
+transformer, load or capacitor is left out. Buses that no closed path joins to the source are
+de-energized (OpenDSS gives them 0 V): they are left out with everything on them, in the one
+warning, which names the open or disabled elements that cut them off. What gridv2g cannot import
+faithfully is a :class:`~gridv2g.errors.FeederError` naming the master file and the element: a
+source connected to nothing, an element with some but not all phases open, and an element the
+tables cannot hold (a transformer with 3 windings, a series reactor) through which OpenDSS
+energizes buses.
+
 Connections are read conductor by conductor (:func:`_connection`), which is what the IEEE test
 feeders need: an explicit ground node (``bus1=832.1.0``) is a grounded wye, a 1-phase element
 from a phase to ground written as delta is a grounded wye, and a single-phase wye winding whose
@@ -20,8 +31,10 @@ from __future__ import annotations
 import math
 import warnings
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 
+import networkx as nx
 import numpy as np
 import pandas as pd
 
@@ -201,10 +214,20 @@ def from_opendss(
     OpenDSSError
         The file is missing or OpenDSS cannot compile it (OpenDSS's message, file and line).
     FeederError
-        The circuit is not a radial, connected feeder, or its data is inconsistent; or an
-        element's connection has no place in the tables (a line or a multi-phase element with
-        a phase conductor on ground, a short-circuited element, a transformer winding from
-        ground to a phase): the message names the element and its bus spec.
+        The circuit is not a radial feeder, or its data is inconsistent; or an element's
+        connection has no place in the tables (a line or a multi-phase element with a phase
+        conductor on ground, a short-circuited element, a transformer winding from ground to a
+        phase); or the source is connected to nothing; or an element has some but not all of
+        its phases open; or OpenDSS energizes buses through an element the tables cannot hold
+        (a transformer with 3 windings, a series reactor). The message names the master file
+        and the element.
+
+    Warns
+    -----
+    GridV2GWarning
+        Once, listing everything left out or approximated: de-energized buses with the elements
+        on them and the open or disabled elements that cut them off, disabled elements, open
+        transformers, loads and capacitors, elements of classes gridv2g does not read.
     """
     master = compile_model(master, commands)
     dss = _dss()
@@ -216,24 +239,61 @@ def from_opendss(
     # holds the defaults. Building Y updates them without solving or moving any control.
     dss.Solution.BuildYMatrix(1, 1)
     notes: list[str] = []
+    try:
+        feeder = _import(dss, notes, name, keep_default_amps, master)
+    except FeederError as exc:
+        # the element is named inside; the file it came from only here
+        raise FeederError(f"{master}: {exc}") from None
+    if notes:
+        warnings.warn(
+            f"from_opendss({master.name}): " + "; ".join(notes), GridV2GWarning, stacklevel=2
+        )
+    return feeder
+
+
+def _import(dss, notes: list[str], name, keep_default_amps: bool, master: Path) -> Feeder:
+    """Read the compiled circuit into a Feeder; what is left out goes to ``notes``."""
+    census = _census(dss)
+    disabled = [e.label for e in census.values() if not e.enabled]
+    if disabled:
+        notes.append(f"disabled elements ignored, as OpenDSS does: {_some(disabled)}")
     source = _read_source(dss, notes)
-    line, linecode, lcm = _read_lines(dss, notes)
+    if source.empty:
+        raise FeederError("the circuit has no enabled Vsource")
+    line, linecode, lcm = _read_lines(dss, census)
     if not keep_default_amps and len(line):
         default = (line.max_i_a == _DEFAULT_AMPS[0]) & (line.emerg_i_a == _DEFAULT_AMPS[1])
         line.loc[default, ["max_i_a", "emerg_i_a"]] = np.nan
-    transformer = _read_transformers(dss, notes)
-    load = _read_loads(dss, notes)
-    capacitor = _read_capacitors(dss, notes)
-    bus = _read_buses(dss, source, transformer)
-    notes.extend(_unrepresented(dss))
+    transformer = _read_transformers(dss, notes, census)
+    load = _read_loads(dss, notes, census)
+    capacitor = _read_capacitors(dss, notes, census)
+    bus = _read_buses(dss, source, line, transformer)
+    notes.extend(_unrepresented(census))
 
-    bus, removed = _drop_isolated(bus, source, line, transformer)
+    bus, removed, idle_note = _drop_isolated(bus, source, line, transformer, census)
+    if idle_note:
+        notes.append(idle_note)
+    kept = set(bus["name"])
     if removed:
+        left_out = {
+            "lines": _off_buses(line, kept, "from_bus", "to_bus"),
+            "transformers": _off_buses(transformer, kept, "from_bus", "to_bus")
+            + [
+                e.label.partition(".")[2]
+                for e in census.values()
+                if e.enabled and e.multiwinding and not set(e.buses) & kept
+            ],
+            "loads": _off_buses(load, kept, "bus"),
+            "capacitors": _off_buses(capacitor, kept, "bus"),
+        }
+        with_them = "; ".join(f"{k} {_some(v)}" for k, v in left_out.items() if v)
+        cut = _cut_by(census, set(removed), kept)
         notes.append(
-            f"{len(removed)} bus(es) not connected to the source were left out, with the "
-            f"elements on them: {', '.join(sorted(removed)[:20])}"
+            f"{len(removed)} de-energized bus(es) left out (no closed path to the source, "
+            f"OpenDSS gives them 0 V): {_some(sorted(removed))}; "
+            + (f"cut off by {cut}" if cut else "no element joins them to the source")
+            + (f"; left out with them: {with_them}" if with_them else "")
         )
-        kept = set(bus["name"])
         line = _on_buses(line, kept, "from_bus", "to_bus")
         transformer = _on_buses(transformer, kept, "from_bus", "to_bus")
         load = _on_buses(load, kept, "bus")
@@ -241,10 +301,6 @@ def from_opendss(
         if len(line):
             linecode = linecode[linecode["name"].isin(line.linecode)]
             lcm = lcm[lcm.linecode.isin(linecode["name"])]
-    if notes:
-        warnings.warn(
-            f"from_opendss({master.name}): " + "; ".join(notes), GridV2GWarning, stacklevel=2
-        )
     return Feeder(
         name=name or dss.Circuit.Name(),
         description=f"imported from {master.name} by gridv2g.feeders.from_opendss",
@@ -258,6 +314,75 @@ def from_opendss(
         transformer=transformer,
         source=source,
     )
+
+
+#: most element names quoted in one message
+_MAX_LISTED = 20
+
+
+def _some(names) -> str:
+    """Comma-separated names, the first :data:`_MAX_LISTED` of them and the count."""
+    names = list(names)
+    text = ", ".join(str(n) for n in names[:_MAX_LISTED])
+    return text + (f", ... ({len(names)} in all)" if len(names) > _MAX_LISTED else "")
+
+
+@dataclass
+class _Element:
+    """What OpenDSS holds about one circuit element's connections."""
+
+    label: str  # "Line.sw", as OpenDSS spells it
+    enabled: bool
+    buses: list[str]  # bus of each terminal
+    open_terminals: list[int]  # 1-based terminals with every phase conductor open
+
+    @property
+    def closed_buses(self) -> set[str]:
+        """Buses of the terminals that are not open: the ones it joins (one = shunt only)."""
+        return {b for t, b in enumerate(self.buses, start=1) if t not in self.open_terminals}
+
+    @property
+    def multiwinding(self) -> bool:
+        """A transformer with other than 2 windings (one terminal per winding)."""
+        return self.label.lower().startswith("transformer.") and len(self.buses) != 2
+
+    def joins(self) -> bool:
+        """Whether OpenDSS lets current through it between two different buses."""
+        return self.enabled and len(self.closed_buses) >= 2
+
+
+def _census(dss) -> dict[str, _Element]:
+    """Every circuit element, disabled ones included (the class iterators skip those), with
+    its terminal buses and open terminals; by lower-case ``class.name``.
+
+    A terminal is open when all its phase conductors are (``Open Line.sw 1``, ``Open Line.sw
+    1 0``); some but not all of them open on a line, transformer, load or capacitor is a
+    FeederError: the tables hold whole elements, and dropping or keeping it would be wrong.
+    """
+    out = {}
+    for element in dss.Circuit.AllElementNames():
+        dss.Circuit.SetActiveElement(element)
+        buses = [_split_bus(b)[0] for b in dss.CktElement.BusNames()]
+        enabled = bool(dss.CktElement.Enabled())
+        opened = []
+        if enabled:
+            phases = dss.CktElement.NumPhases()
+            n_cond = dss.CktElement.NumConductors()
+            for t in range(1, len(buses) + 1):
+                if not dss.CktElement.IsOpen(t, 0):  # no conductor of it open (the usual case)
+                    continue
+                conductors = [c for c in range(1, n_cond + 1) if dss.CktElement.IsOpen(t, c)]
+                if set(range(1, phases + 1)) <= set(conductors):
+                    opened.append(t)
+                elif element.partition(".")[0].lower() in _HANDLED_CLASSES:
+                    raise FeederError(
+                        f"{element} (terminal {t} at bus {buses[t - 1]}): conductor(s) "
+                        f"{conductors} of {n_cond} open but not all its phases; a partly open "
+                        "element is not supported: open all its phases, or model the phases "
+                        "that stay closed as an element of their own"
+                    )
+        out[element.lower()] = _Element(element, enabled, buses, opened)
+    return out
 
 
 def _read_source(dss, notes: list[str]) -> pd.DataFrame:
@@ -295,15 +420,14 @@ def _linecode_units(dss) -> dict[str, int]:
     return units
 
 
-def _read_lines(dss, notes: list[str]):
+def _read_lines(dss, census: dict[str, _Element]):
+    """Line, line code and line code matrix tables of the enabled lines (open ones too)."""
     rows, codes, matrices = [], {}, []
-    disabled = []
     code_units = _linecode_units(dss)
     idx = dss.Lines.First()
     while idx > 0:
         name = dss.Lines.Name()
-        if not dss.CktElement.Enabled():
-            disabled.append(name)
+        if not dss.CktElement.Enabled():  # the iterator skips them; kept should that change
             idx = dss.Lines.Next()
             continue
         n = dss.Lines.Phases()
@@ -324,7 +448,6 @@ def _read_lines(dss, notes: list[str]):
                 f"line.{name} (bus1={b1} bus2={b2}): a conductor is on ground (node 0); a "
                 "line must join phase nodes"
             )
-        open_terms = [t for t in (1, 2) if dss.CktElement.IsOpen(t, 0)]
         rows.append(
             {
                 "name": name,
@@ -337,12 +460,10 @@ def _read_lines(dss, notes: list[str]):
                 "max_i_a": dss.Lines.NormAmps(),
                 "emerg_i_a": dss.Lines.EmergAmps(),
                 "is_switch": bool(dss.Lines.IsSwitch()),
-                "closed": not open_terms,
+                "closed": not census[f"line.{name.lower()}"].open_terminals,
             }
         )
         idx = dss.Lines.Next()
-    if disabled:
-        notes.append(f"disabled lines left out: {disabled}")
     line = pd.DataFrame(rows)
     linecode = pd.DataFrame(
         {"name": list(codes), "n_phases": [codes[k][0].shape[0] for k in codes]}
@@ -372,19 +493,33 @@ def _dedup_code(base: str, mats, codes: dict, matrices: list) -> str:
     raise RuntimeError("too many distinct line codes")  # pragma: no cover
 
 
-def _read_transformers(dss, notes: list[str]) -> pd.DataFrame:
+def _read_transformers(dss, notes: list[str], census: dict[str, _Element]) -> pd.DataFrame:
+    """The enabled 2-winding transformers that are not open.
+
+    One with another number of windings is not read here: :func:`_drop_isolated` refuses it
+    if it is energized and leaves it out with its de-energized island otherwise. An open one
+    (a terminal with every phase open) carries no power and is left out, with a note.
+    """
     regulated = {}
     idx = dss.RegControls.First()
     while idx > 0:
         regulated[dss.RegControls.Transformer().lower()] = dss.RegControls.Name()
         idx = dss.RegControls.Next()
-    rows, skipped = [], []
+    rows, opened, magnetizing = [], [], []
     idx = dss.Transformers.First()
     while idx > 0:
         name = dss.Transformers.Name()
         element = f"transformer.{name}"
         if dss.Transformers.NumWindings() != 2 or not dss.CktElement.Enabled():
-            skipped.append(name)
+            idx = dss.Transformers.Next()
+            continue
+        open_terminals = census[element.lower()].open_terminals
+        if open_terminals:
+            opened.append(f"{name} (terminal {_nodes_str(open_terminals)})")
+            # open on the secondary only, the primary still draws its no-load current
+            no_load = float(_prop(element, "%noloadloss")) + float(_prop(element, "%imag"))
+            if 1 not in open_terminals and no_load > 0:
+                magnetizing.append(name)
             idx = dss.Transformers.Next()
             continue
         phases = dss.CktElement.NumPhases()
@@ -437,17 +572,28 @@ def _read_transformers(dss, notes: list[str]) -> pd.DataFrame:
             }
         )
         idx = dss.Transformers.Next()
-    if skipped:
-        notes.append(f"transformers with other than 2 windings, or disabled, left out: {skipped}")
+    if opened:
+        notes.append(f"open transformers left out (they carry no power): {_some(opened)}")
+    if magnetizing:
+        notes.append(
+            "the no-load losses and magnetizing current of the open transformers "
+            f"{_some(magnetizing)}, which OpenDSS still draws from their primary, are not "
+            "represented"
+        )
     return pd.DataFrame(rows)
 
 
-def _read_loads(dss, notes: list[str]) -> pd.DataFrame:
-    rows, mapped = [], {}
+def _read_loads(dss, notes: list[str], census: dict[str, _Element]) -> pd.DataFrame:
+    """The enabled loads; an open one draws nothing and is left out, with a note."""
+    rows, mapped, opened = [], {}, []
     idx = dss.Loads.First()
     while idx > 0:
         name = dss.Loads.Name()
         if not dss.CktElement.Enabled():
+            idx = dss.Loads.Next()
+            continue
+        if census[f"load.{name.lower()}"].open_terminals:
+            opened.append(name)
             idx = dss.Loads.Next()
             continue
         phases = dss.CktElement.NumPhases()
@@ -485,11 +631,18 @@ def _read_loads(dss, notes: list[str]) -> pd.DataFrame:
         idx = dss.Loads.Next()
     for note, names in mapped.items():
         notes.append(f"loads {names}: {note}")
+    if opened:
+        notes.append(f"open loads left out (they draw nothing): {_some(opened)}")
     return pd.DataFrame(rows)
 
 
-def _read_capacitors(dss, notes: list[str]) -> pd.DataFrame:
-    rows, series = [], []
+def _read_capacitors(dss, notes: list[str], census: dict[str, _Element]) -> pd.DataFrame:
+    """The enabled shunt capacitors with the kvar of their closed steps.
+
+    One open at its bus terminal draws nothing and is left out, with a note; one open at its
+    star point only (a floating wye) is a FeederError.
+    """
+    rows, series, opened = [], [], []
     idx = dss.Capacitors.First()
     while idx > 0:
         name = dss.Capacitors.Name()
@@ -507,6 +660,16 @@ def _read_capacitors(dss, notes: list[str]) -> pd.DataFrame:
             series.append(name)
             idx = dss.Capacitors.Next()
             continue
+        open_terminals = census[f"capacitor.{name.lower()}"].open_terminals
+        if 1 in open_terminals:
+            opened.append(name)
+            idx = dss.Capacitors.Next()
+            continue
+        if open_terminals:
+            raise FeederError(
+                f"capacitor.{name}: open at its star point (terminal 2) only; a floating wye "
+                "capacitor is not supported"
+            )
         nodes, conn, neutral = _connection(
             f"capacitor.{name}", specs[0], order, phases, delta, star.pop()
         )
@@ -529,10 +692,15 @@ def _read_capacitors(dss, notes: list[str]) -> pd.DataFrame:
         idx = dss.Capacitors.Next()
     if series:
         notes.append(f"series capacitors (second terminal not a star point) left out: {series}")
+    if opened:
+        notes.append(f"open capacitors left out (they draw nothing): {_some(opened)}")
     return pd.DataFrame(rows)
 
 
-def _read_buses(dss, source: pd.DataFrame, transformer: pd.DataFrame) -> pd.DataFrame:
+def _read_buses(
+    dss, source: pd.DataFrame, line: pd.DataFrame, transformer: pd.DataFrame
+) -> pd.DataFrame:
+    """Every bus OpenDSS knows: line-to-line base [kV], phase nodes, coordinates."""
     rows = []
     for bus in dss.Circuit.AllBusNames():
         dss.Circuit.SetActiveBus(bus)
@@ -548,15 +716,19 @@ def _read_buses(dss, source: pd.DataFrame, transformer: pd.DataFrame) -> pd.Data
         )
     bus = pd.DataFrame(rows).set_index("name")
     if (bus.vn_kv <= 0).any():
-        bus["vn_kv"] = _propagate_bases(bus, source, transformer)
+        bus["vn_kv"] = _propagate_bases(bus, source, line, transformer)
     return bus.reset_index()
 
 
-def _propagate_bases(bus: pd.DataFrame, source: pd.DataFrame, transformer: pd.DataFrame):
+def _propagate_bases(
+    bus: pd.DataFrame, source: pd.DataFrame, line: pd.DataFrame, transformer: pd.DataFrame
+):
     """Voltage bases when the model sets none: the source kV, scaled across transformers.
 
-    Used only if OpenDSS has no ``VoltageBases``; lines keep the base, a transformer scales it
-    by its rated ratio (line-to-line equivalents of the winding kV).
+    Used only if OpenDSS has no ``VoltageBases``; lines (open ones too) keep the base, a
+    transformer scales it by its rated ratio (line-to-line equivalents of the winding kV).
+    Only the elements read are followed: a disabled or open transformer, whose ratio is not
+    read, must not pass on its primary's base.
     """
     known = bus.vn_kv.where(bus.vn_kv > 0)
     src = source.iloc[0]
@@ -569,17 +741,13 @@ def _propagate_bases(bus: pd.DataFrame, source: pd.DataFrame, transformer: pd.Da
         )
         ratio[(t.from_bus, t.to_bus)] = (t.to_kv * ll[1]) / (t.from_kv * ll[0])
         ratio[(t.to_bus, t.from_bus)] = (t.from_kv * ll[0]) / (t.to_kv * ll[1])
-    dss = _dss()
     adjacency: dict[str, list[str]] = {}
-    for element in dss.Circuit.AllElementNames():
-        cls = element.split(".")[0].lower()
-        if cls not in ("line", "transformer"):
+    for df in (line, transformer):
+        if df.empty:
             continue
-        dss.Circuit.SetActiveElement(element)
-        names = [_split_bus(b)[0] for b in dss.CktElement.BusNames()]
-        if len(names) == 2:
-            adjacency.setdefault(names[0], []).append(names[1])
-            adjacency.setdefault(names[1], []).append(names[0])
+        for a, b in zip(df.from_bus, df.to_bus, strict=True):
+            adjacency.setdefault(a, []).append(b)
+            adjacency.setdefault(b, []).append(a)
     queue = deque([src.bus])
     seen = {src.bus}
     while queue:
@@ -602,11 +770,12 @@ def _winding_ll_factor(nodes: str, conn: str, neutral: int) -> float:
     return math.sqrt(3.0) if (conn == "wye" and n == 1 and neutral == 0) else 1.0
 
 
-def _unrepresented(dss) -> list[str]:
+def _unrepresented(census: dict[str, _Element]) -> list[str]:
+    """Notes naming the enabled elements of classes gridv2g does not read, by class."""
     skipped: dict[str, list[str]] = {}
-    for element in dss.Circuit.AllElementNames():
-        cls, _, name = element.partition(".")
-        if cls.lower() in _HANDLED_CLASSES | _IGNORED_CLASSES:
+    for element in census.values():
+        cls, _, name = element.label.partition(".")
+        if not element.enabled or cls.lower() in _HANDLED_CLASSES | _IGNORED_CLASSES:
             continue
         skipped.setdefault(cls, []).append(name)
     return [
@@ -623,17 +792,126 @@ def _on_buses(df: pd.DataFrame, buses: set, *columns: str) -> pd.DataFrame:
     return df[keep]
 
 
-def _drop_isolated(bus, source, line, transformer):
-    """Remove buses that no closed line or transformer path joins to the source."""
-    import networkx as nx
+def _off_buses(df: pd.DataFrame, buses: set, *columns: str) -> list[str]:
+    """Names of the rows of ``df`` that :func:`_on_buses` leaves out."""
+    if df.empty:
+        return []
+    return list(df.name[~df.index.isin(_on_buses(df, buses, *columns).index)])
 
+
+def _energized(src: str, edges) -> set[str]:
+    """Buses joined to ``src`` by ``edges`` (pairs of bus names), ``src`` included."""
     graph = nx.Graph()
-    graph.add_nodes_from(bus.name)
+    graph.add_edges_from(edges)
+    graph.add_node(src)
+    return nx.node_connected_component(graph, src)
+
+
+def _star(buses) -> list[tuple[str, str]]:
+    """Edges joining every bus of an element to its first: connectivity is all that counts."""
+    buses = sorted(buses)
+    return [(buses[0], b) for b in buses[1:]]
+
+
+def _drop_isolated(bus, source, line, transformer, census: dict[str, _Element]):
+    """The buses that a closed line or transformer path joins to the source, the
+    de-energized others, and a note on idle buses left out (see below).
+
+    OpenDSS's own topology (every enabled element that joins buses through closed terminals,
+    :func:`_census`) is the reference, so that no bus is reported de-energized that OpenDSS
+    energizes. It is a FeederError naming the element when OpenDSS energizes a bus only
+    through an element the tables cannot hold, or energizes a transformer with other than 2
+    windings (leaving it out would drop or reroute the power it carries); and when the source
+    energizes no other bus. Buses OpenDSS reaches only through a series element not read and
+    with nothing else on them carry no current: they are left out with a note of their own.
+    """
+    src = str(source.bus.iloc[0])
     closed = line[line.closed] if len(line) else line
-    if len(closed):
-        graph.add_edges_from(zip(closed.from_bus, closed.to_bus, strict=True))
-    if len(transformer):
-        graph.add_edges_from(zip(transformer.from_bus, transformer.to_bus, strict=True))
-    reached = nx.node_connected_component(graph, source.bus.iloc[0])
-    removed = [b for b in bus.name if b not in reached]
-    return bus[bus.name.isin(reached)], removed
+    ours = _energized(
+        src,
+        [
+            *(zip(closed.from_bus, closed.to_bus, strict=True) if len(closed) else []),
+            *(
+                zip(transformer.from_bus, transformer.to_bus, strict=True)
+                if len(transformer)
+                else []
+            ),
+        ],
+    )
+    joining = [e for e in census.values() if e.joins()]
+    theirs = _energized(src, [edge for e in joining for edge in _star(e.closed_buses)])
+    # a bus OpenDSS energizes and the tables do not is reached, along OpenDSS's path, through
+    # an element with a bus on each side; a line or transformer read would have joined them
+    missing = theirs - ours
+    culprits = [
+        e
+        for e in joining
+        if (e.multiwinding and e.closed_buses & theirs)
+        or (e.closed_buses & ours and e.closed_buses & missing)
+    ]
+    # buses beyond a series element not read, with nothing else on them, carry no current:
+    # leaving them out changes nothing (a series capacitor to an empty bus, say)
+    beyond = [e for e in census.values() if e.enabled and set(e.buses) & missing]
+    idle = bool(missing) and not any(e.multiwinding for e in culprits)
+    idle = idle and {e.label for e in beyond} <= {e.label for e in culprits}
+    if culprits and not idle:
+        raise FeederError(_not_importable(culprits, missing))
+    if theirs == {src}:
+        vsource = f"Vsource.{source.name.iloc[0]}"
+        others = bus.name[bus.name != src]
+        cut = _cut_by(census, {src}, set())
+        raise FeederError(
+            f"the source ({vsource} at bus '{src}') is connected to nothing: no closed line "
+            f"or transformer leaves bus '{src}'"
+            + (f" ({cut} at it)" if cut else "")
+            + ", so OpenDSS gives every other bus 0 V"
+            + (f" ({_some(others)})" if len(others) else "")
+        )
+    energized = bus.name.isin(ours)
+    idle_note = (
+        f"bus(es) {_some(sorted(missing))}, reached only through "
+        f"{_some(e.label for e in culprits)} (not represented) and with nothing else on them, "
+        "left out: no current flows there"
+        if idle
+        else ""
+    )
+    dead = bus.name[~energized & ~bus.name.isin(missing)]
+    return bus[energized], list(dead), idle_note
+
+
+def _not_importable(culprits: list[_Element], missing: set) -> str:
+    """What OpenDSS energizes that the tables cannot hold, element by element, and why."""
+    parts = []
+    for e in culprits:
+        buses = ", ".join(e.buses)
+        if e.multiwinding:
+            parts.append(
+                f"{e.label} has {len(e.buses)} windings (buses {buses}): gridv2g holds "
+                "2-winding transformers only; model it as 2-winding transformers (a "
+                "center-tapped split-phase service transformer as one winding to the full "
+                "secondary voltage, with the loads across it)"
+            )
+        else:
+            parts.append(f"{e.label} (buses {buses}) is an element gridv2g does not represent")
+    text = "; ".join(parts)
+    if missing:
+        text += (
+            f"; OpenDSS energizes bus(es) {_some(sorted(missing))} only through "
+            f"{'it' if len(culprits) == 1 else 'them'}, so they cannot be imported"
+        )
+    return text
+
+
+def _cut_by(census: dict[str, _Element], cut: set, kept: set) -> str:
+    """The open or disabled elements joining a bus in ``cut`` to one in ``kept`` (or, with
+    ``kept`` empty, touching ``cut``): what cuts the de-energized part off ("" if none)."""
+    found = []
+    for e in census.values():
+        buses = set(e.buses)
+        if len(buses) < 2 or not buses & cut or (kept and not buses & kept):
+            continue
+        if not e.enabled:
+            found.append(f"{e.label} (disabled)")
+        elif e.open_terminals:
+            found.append(f"{e.label} (open at terminal {_nodes_str(e.open_terminals)})")
+    return _some(found)
