@@ -414,18 +414,24 @@ def leaks(folder: Path) -> list[str]:
     return found
 
 
+def run_in(kind: str, edits: list, base: str | None, folder: Path) -> str:
+    """Run one example in the empty ``folder`` (a copy of the case data goes there; the
+    marker program next to it); returns the outcome, ``LEAK:...`` when the example ran a
+    program or wrote where it must not."""
+    if kind == "case":
+        # the case refers to CSVs next to it: a copy of cases/data keeps paths confined
+        shutil.copytree(CASES / "data", folder / "data")
+    _arm_marker_program(folder.parent)
+    outcome = run_example(kind, edits, base, folder)
+    bad = leaks(folder)
+    return f"LEAK:{bad}" if bad else outcome
+
+
 def _worker(tasks, answers, scratch: str) -> None:
     for task in iter(tasks.get, None):
         kind, seed, base, edits = task
         folder = Path(tempfile.mkdtemp(prefix=f"{kind}{seed}_", dir=scratch))
-        if kind == "case":
-            # the case refers to CSVs next to it: a copy of cases/ keeps paths confined
-            shutil.copytree(CASES / "data", folder / "data")
-        _arm_marker_program(folder.parent)
-        outcome = run_example(kind, edits, base, folder)
-        bad = leaks(folder)
-        if bad:
-            outcome = f"LEAK:{bad}"
+        outcome = run_in(kind, edits, base, folder)
         shutil.rmtree(folder, ignore_errors=True)
         answers.put((seed, outcome))
 
