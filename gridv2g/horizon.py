@@ -14,6 +14,8 @@ import pandas as pd
 from gridv2g.errors import ProfileError
 
 MINUTES_PER_DAY = 1440
+#: years a date in a case file may lie in (a mistyped year is refused at load)
+CASE_YEARS = (1900, 2199)
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,30 @@ class Horizon:
     def end(self) -> pd.Timestamp:
         """End of the last period (exclusive): start + periods * minutes."""
         return self.start + self.periods * self.step
+
+
+def parse_case_time(value, field: str) -> pd.Timestamp:
+    """A date, or a date and time (ISO), as a case file gives it: ``horizon.start``, a
+    sampler's ``day``.
+
+    Refused, with a ValueError whose message starts with ``field``: 'now', 'today',
+    'tomorrow', 'yesterday' (a run must not depend on when it runs), text that is not a date
+    (``garbage``), impossible dates (``2024-02-30``), years outside :data:`CASE_YEARS`, and a
+    time zone (cases are in local time, as their horizon).
+    """
+    text = str(value).strip()
+    if text.lower() in ("now", "today", "tomorrow", "yesterday"):
+        raise ValueError(f"{field}: '{text}' depends on when the case runs; give a date")
+    try:
+        time = pd.Timestamp(text)
+    except (ValueError, TypeError, OverflowError) as exc:
+        raise ValueError(f"{field}: '{text}' is not a date and time ({exc})") from None
+    first, last = CASE_YEARS
+    if time is pd.NaT or not first <= time.year <= last:
+        raise ValueError(f"{field}: '{text}' is outside {first}-{last}")
+    if time.tz is not None:
+        raise ValueError(f"{field}: '{text}' has a time zone; give local time without one")
+    return time
 
 
 def _day_divisor(value) -> int:

@@ -310,6 +310,155 @@ def test_read_sessions_missing_file(tmp_path):
         fleet.read_sessions(tmp_path / "nope.csv")
 
 
+HEADER = (
+    "ev_id,station,arrival,departure,e_arrival_kwh,e_target_kwh,capacity_kwh,"
+    "p_charge_max_kw,p_discharge_max_kw,eta_charge,eta_discharge,v2g,ev_type\n"
+)
+
+
+def csv_line(ev_id, arrival="2024-01-01T08:00", departure="2024-01-01T18:00", ev_type=""):
+    """One record of HEADER: 20 -> 50 kWh of 60 at 11 kW (reachable in 10 h)."""
+    return f"{ev_id},lot,{arrival},{departure},20,50,60,11,11,0.95,0.95,true,{ev_type}\n"
+
+
+def session_file(tmp_path, text: str, name: str = "s.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text, newline="")
+    return path
+
+
+def read_error(path, **kwargs) -> str:
+    with pytest.raises(SessionError) as info:
+        fleet.read_sessions(path, **kwargs)
+    return str(info.value)
+
+
+def test_read_sessions_naive_and_aware_times_mixed_names_lines_and_evs(tmp_path):
+    aware = ("2024-01-01T08:00:00+01:00", "2024-01-01T18:00:00+01:00")
+    path = session_file(
+        tmp_path, HEADER + csv_line("ev1") + csv_line("ev2") + csv_line("ev3", *aware)
+    )
+    msg = read_error(path)
+    assert msg.startswith(f"{path}: ")
+    assert (
+        "EV ev3 (line 4): arrival '2024-01-01T08:00:00+01:00' and departure "
+        "'2024-01-01T18:00:00+01:00' have time zone +01:00, the other times have none; "
+        "use one convention"
+    ) in msg
+    assert "ev1" not in msg and "ev2" not in msg
+    # the less common convention is named: here the naive EV
+    path = session_file(
+        tmp_path,
+        HEADER
+        + csv_line("ev1", *aware)
+        + csv_line("ev2", "2024-01-01T08:00+02:00", "2024-01-01T18:00+02:00")
+        + csv_line("ev3"),
+    )
+    msg = read_error(path)
+    assert (
+        "EV ev3 (line 4): arrival '2024-01-01T08:00' and departure '2024-01-01T18:00' have "
+        "no time zone, the other times have +01:00, +02:00; use one convention"
+    ) in msg
+    # across columns: aware arrivals, naive departures
+    path = session_file(tmp_path, HEADER + csv_line("ev1", aware[0]) + csv_line("ev2", aware[0]))
+    msg = read_error(path)
+    assert "EV ev1 (line 2): arrival '2024-01-01T08:00:00+01:00' has time zone +01:00" in msg
+    assert "EV ev2 (line 3): arrival" in msg  # a tie: the aware times are named
+
+
+def test_read_sessions_aware_times_with_several_offsets_are_instants(tmp_path):
+    """A file in local time across a daylight-saving change (Europe/Berlin, 31 March 2024)
+    carries +01:00 and +02:00: read as instants, in the horizon's time zone."""
+    path = session_file(
+        tmp_path,
+        HEADER
+        + csv_line("ev1", "2024-03-30T20:00+01:00", "2024-03-31T08:00+02:00")
+        + csv_line("ev2", "2024-03-30T23:00Z", "2024-03-31T06:00Z"),
+    )
+    table = fleet.read_sessions(path)
+    assert str(table["arrival"].dt.tz) == "UTC"
+    assert table.loc["ev1", "arrival"] == pd.Timestamp("2024-03-30T19:00Z")
+    assert table.loc["ev1", "departure"] == pd.Timestamp("2024-03-31T06:00Z")
+    berlin = Horizon(pd.Timestamp("2024-03-30T18:00", tz="Europe/Berlin"), 16, 60)
+    table = fleet.read_sessions(path, horizon=berlin)
+    assert str(table["arrival"].dt.tz) == "Europe/Berlin"
+    assert table.loc["ev1", "departure"] == pd.Timestamp("2024-03-31T08:00", tz="Europe/Berlin")
+    # from 18:00 CET, 20:00 CET is period boundary 2 and 08:00 CEST boundary 13 (13 h later,
+    # not 14: the clocks went forward)
+    a, d = fleet.plug_windows(table, berlin)
+    assert dict(zip(table.index, zip(a, d, strict=True), strict=True))["ev1"] == (2, 13)
+    # a naive horizon (every case's): an error naming the file, a line and an EV
+    msg = read_error(path, horizon=Horizon.day("2024-03-30"))
+    assert msg.startswith(f"{path}: the session times are time-zone aware (e.g. line 2, EV ev1")
+    assert "but the horizon start 2024-03-30 00:00:00 is naive" in msg
+
+
+def test_read_sessions_header_names_a_column_twice(tmp_path):
+    header = HEADER.replace(",ev_type", ",arrival")
+    path = session_file(tmp_path, header + csv_line("ev1", ev_type="2024-01-01T09:00"))
+    assert read_error(path) == f"{path}: line 1: column 'arrival' appears twice"
+    # after a blank line and a byte-order mark, with spaces around the names
+    header = "\ufeff\n" + HEADER.replace(",v2g,", ", station ,").replace(",ev_type", ",v2g")
+    path = session_file(tmp_path, header + csv_line("ev1"))
+    assert read_error(path) == f"{path}: line 2: column 'station' appears twice"
+
+
+def test_read_sessions_lines_are_physical_lines(tmp_path):
+    """A quoted field spanning lines, blank lines and whitespace-only lines: each EV is named
+    by the line its record starts on."""
+    text = (
+        HEADER  # line 1
+        + csv_line("ev1", ev_type='"Tesla\nModel X"')  # lines 2-3
+        + "\n"  # line 4
+        + csv_line("ev2", departure="2024-01-01T07:00")  # line 5
+        + csv_line("ev3", ev_type='"a\n\nb"', departure="2024-01-01T07:30")  # lines 6-8
+        + "   \n"  # line 9
+        + csv_line("ev4", departure="2024-01-01T06:00")  # line 10
+    )
+    msg = read_error(session_file(tmp_path, text.replace("\n", "\r\n")))
+    assert "EV ev2 (line 5): departure 2024-01-01 07:00:00 is not after arrival" in msg
+    assert "EV ev3 (line 6): departure 2024-01-01 07:30:00 is not after arrival" in msg
+    assert "EV ev4 (line 10): departure 2024-01-01 06:00:00 is not after arrival" in msg
+    valid = text.replace("T07:", "T19:").replace("T06:", "T19:")
+    table = fleet.read_sessions(session_file(tmp_path, valid))
+    assert table.loc["ev1", "ev_type"] == "Tesla\nModel X"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            HEADER + csv_line("ev1") + csv_line("ev2").replace("\n", ",x\n"),
+            "more fields than the header's 13 columns (quote a field that contains a comma):"
+            "\n    line 3 (EV ev2): 14 fields",
+        ),
+        (
+            HEADER + csv_line("ev1") + 'ev2,"lot\n' + csv_line("ev3"),
+            "not a readable CSV file: record starting at line 3: unexpected end of data",
+        ),
+        ("\n  \n", "session file is empty"),
+    ],
+)
+def test_read_sessions_malformed_records_name_the_line(tmp_path, text, message):
+    path = session_file(tmp_path, text)
+    assert read_error(path).startswith(f"{path}: {message}")
+
+
+def test_read_sessions_not_utf8_names_the_line(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_bytes((HEADER + csv_line("ev1") + csv_line("év2")).encode("latin-1"))
+    assert read_error(path).startswith(f"{path}: line 3: not UTF-8 text (byte 0xe9)")
+
+
+def test_read_sessions_missing_markers_and_trailing_commas(tmp_path):
+    """NA, None, empty fields are missing values (optional columns take their default);
+    an empty field past the header (a trailing comma) is dropped."""
+    header = HEADER.replace(",ev_type", ",ev_type,e_min_kwh")
+    text = header + csv_line("ev1", ev_type="NA").replace("\n", ",None,\n")
+    table = fleet.read_sessions(session_file(tmp_path, text))
+    assert table.loc["ev1", "ev_type"] == "" and table.loc["ev1", "e_min_kwh"] == 0.0
+
+
 # --------------------------------------------------------------------------------------------
 # Plug-in windows
 # --------------------------------------------------------------------------------------------

@@ -10,11 +10,13 @@ file's folder. ``gridv2g schema`` prints the JSON Schema.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal, get_args
+from typing import Annotated, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
 from gridv2g.errors import GridV2GError
+from gridv2g.fleet.registry import check_sampler_options
+from gridv2g.horizon import parse_case_time
 
 
 class CaseError(GridV2GError, ValueError):
@@ -98,20 +100,37 @@ class HorizonSpec(_Model):
     def _start_is_a_time(self):
         """The start is parsed at load: a date, within 1900-2199 (no 'now' or 'today': a run
         must not depend on when it runs)."""
-        import pandas as pd
-
-        text = str(self.start).strip()
-        if text.lower() in ("now", "today", "tomorrow", "yesterday"):
-            raise ValueError(f"start: '{text}' depends on when the case runs; give a date")
-        try:
-            start = pd.Timestamp(text)
-        except (ValueError, TypeError, OverflowError) as exc:
-            raise ValueError(f"start: '{text}' is not a date and time ({exc})") from None
-        if start is pd.NaT or not 1900 <= start.year <= 2199:
-            raise ValueError(f"start: '{text}' is outside 1900-2199")
-        if start.tz is not None:
-            raise ValueError(f"start: '{text}' has a time zone; give local time without one")
+        parse_case_time(self.start, "start")
         return self
+
+
+#: a number that may be NaN or infinite at parsing: sampler options are judged by their
+#: sampler's rules (one message naming the option and its range, rather than one per type of
+#: the union below)
+_AnyFloat = Annotated[float, Field(allow_inf_nan=True)]
+#: the value of a sampler option in a case file
+SamplerOption = _AnyFloat | int | str | bool | list[_AnyFloat]
+
+
+def _options_fit_the_sampler(value: dict, info) -> dict:
+    """Sampler options are checked at load (:func:`gridv2g.fleet.check_sampler_options`):
+    each one the sampler takes, valid by its rule; options without a sampler are refused."""
+    if "sampler" not in info.data:  # the sampler itself is invalid: reported on its own
+        return value
+    name = info.data["sampler"]
+    if name is None:
+        if value:
+            raise ValueError("options are a sampler's keyword arguments: give a sampler")
+        return value
+    check_sampler_options(name, value)
+    return value
+
+
+def _day_is_a_date(value: str | None) -> str | None:
+    """A sampler's ``day`` is parsed at load as ``horizon.start`` is."""
+    if value is not None:
+        parse_case_time(value, "day")
+    return value
 
 
 class _CaseBase(_Model):
@@ -342,9 +361,12 @@ class SessionsSpec(_Model):
         description="station of sampled EVs (default: the only station, or all of them for "
         "samplers that spread EVs over stations)",
     )
-    options: dict[str, float | int | str | bool | list[float]] = Field(
+    options: dict[str, SamplerOption] = Field(
         default_factory=dict, description="further keyword arguments of the sampler"
     )
+
+    _day = field_validator("day")(_day_is_a_date)
+    _options = field_validator("options")(_options_fit_the_sampler)
 
     @model_validator(mode="after")
     def _one_source(self):
@@ -463,9 +485,12 @@ class ScenarioSpec(_Model):
         "truncated_gaussian", description="gridv2g.fleet sampler of each scenario's sessions"
     )
     day: str | None = Field(None, description="day the sampler draws on (default: horizon)")
-    options: dict[str, float | int | str | bool | list[float]] = Field(
+    options: dict[str, SamplerOption] = Field(
         default_factory=dict, description="further keyword arguments of the sampler"
     )
+
+    _day = field_validator("day")(_day_is_a_date)
+    _options = field_validator("options")(_options_fit_the_sampler)
 
 
 class StochasticCase(_CaseBase):

@@ -77,10 +77,20 @@ def read_text(path: Path) -> str:
         ) from None
 
 
+class _Loader(yaml.SafeLoader):
+    """The safe loader, except that a timestamp stays the text it was written as: case fields
+    take times as ISO text, and an impossible date (``day: 2024-02-30``) is then refused by
+    the field's own check, naming the file, line and field, instead of by the YAML
+    constructor with neither."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
 def load_yaml(text: str, label: str):
     """``(data, node)`` of one YAML document: the plain data and the composed node (for line
     numbers). ``label`` names the file in errors."""
-    loader = yaml.SafeLoader(text)
+    loader = _Loader(text)
     try:
         try:
             node = loader.get_single_node()

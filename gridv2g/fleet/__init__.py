@@ -56,7 +56,14 @@ from gridv2g.fleet.gao2019 import (
     sample_parking_lot,
 )
 from gridv2g.fleet.io import read_sessions
-from gridv2g.fleet.registry import SAMPLERS, sample_sessions, sampler
+from gridv2g.fleet.options import OPTIONS, Option, check_options
+from gridv2g.fleet.registry import (
+    SAMPLERS,
+    check_sampler_options,
+    sample_sessions,
+    sampler,
+    sampler_options,
+)
 from gridv2g.fleet.samplers import sample_reservations, sample_truncated_gaussian, seed001_lot
 from gridv2g.fleet.scenarios import mean_scenario, sample_scenarios
 from gridv2g.fleet.sessions import (

@@ -12,6 +12,7 @@ from gridv2g.fleet.sessions import (
     SESSION_COLUMNS,
     _fmt,
     _normalize,
+    _on_horizon_zone,
     _Problems,
     _time,
     plug_windows,
@@ -75,6 +76,8 @@ def _check(
     source: str,
     lines: np.ndarray | None,
 ) -> None:
+    if horizon is not None:
+        s = _on_horizon_zone(s, horizon, source, lines)
     ids = list(s.index)
     p = _Problems(source, ids, lines)
     col = {c: s[c].to_numpy(dtype=float) for c, (t, _) in SESSION_COLUMNS.items() if t == "float64"}

@@ -12,8 +12,10 @@ import pandas as pd
 from scipy.special import gammaln
 
 from gridv2g.errors import SessionError
+from gridv2g.fleet.options import check_options
 from gridv2g.fleet.sampling import (
     _origin,
+    _range,
     _session_table,
     _step,
     _to_grid,
@@ -270,14 +272,13 @@ def sample_parking_lot(
     -------
     Session table (:func:`sessions_frame`) of the admitted EVs, checked; ``ev_type`` = the
     type name; discharge limit = charge limit; ``v2g`` as given (the paper charges only).
+    An option out of its range (:data:`~gridv2g.fleet.options.OPTIONS`) is a SessionError.
     """
+    # locals(): the parameters, as nothing else is bound yet
+    check_options(locals(), "sample_parking_lot")
     rng = np.random.default_rng(seed)
     origin, step = _origin(day), _step(step_min)
     spaces = int(capacity_spaces)
-    if spaces < 1 or spaces != capacity_spaces:
-        raise SessionError(f"capacity_spaces must be a positive integer; got {capacity_spaces}")
-    if not mean_parking_h > 0:
-        raise SessionError(f"mean_parking_h must be > 0; got {mean_parking_h}")
     arrival_h = _poisson_arrivals(rng, rate_per_h, float(hours))
     n = len(arrival_h)
     parking_h = rng.exponential(mean_parking_h, size=n)
@@ -370,12 +371,16 @@ def sample_gao2019_fleet(
     (Table 1: charger power, capacity; efficiency ``eta`` = 0.9). Initial SOC: normal with
     mean and std ``soc_initial`` (the paper's mean 0.5; std assumed 0.1), truncated to
     mean +- 3 std; target SOC: truncated normal in ``soc_target`` = Table 1's 90-95 %, so at
-    least 0.9 as the paper says. Plug windows by parking type: :data:`PLUG_WINDOWS_GAO2019`
+    least 0.9 as the paper says ((low, high) or (low, high, std): std = width / 4 by
+    default). Plug windows by parking type: :data:`PLUG_WINDOWS_GAO2019`
     (``windows`` overrides); a complex station's fast-charging types (I, II) keep office
     hours and its slow ones (III, IV) home hours. Times on a ``step_min`` grid from ``day``.
     A window too short for the target at full power is widened at the departure (never past
-    the last window end), so every EV can reach its target.
+    the last window end), so every EV can reach its target. An option out of its range
+    (:data:`~gridv2g.fleet.options.OPTIONS`) is a SessionError.
     """
+    # locals(): the parameters, as nothing else is bound yet
+    check_options(locals(), "sample_gao2019_fleet")
     rng = np.random.default_rng(seed)
     origin, step = _origin(day), _step(step_min)
     stations = STATIONS_GAO2019 if stations is None else stations
@@ -415,8 +420,7 @@ def sample_gao2019_fleet(
     p_kw = spec["p_charge_kw"].to_numpy(float)
     mu, sd = (float(x) for x in soc_initial)
     soc0 = _truncated_normal(rng, mu - 3 * sd, mu + 3 * sd, sd, size=n)
-    lo, hi = (float(x) for x in soc_target)
-    soc1 = _truncated_normal(rng, lo, hi, (hi - lo) / 4, size=n)
+    soc1 = _truncated_normal(rng, *_range(soc_target, "soc_target"), size=n)
     arrival_min = _to_grid(arrival_h, step, up=True)
     departure_min = _to_grid(departure_h, step, up=False)
     # enough plugged time for the target at full power (whole steps)

@@ -11,6 +11,7 @@ import pandas as pd
 from gridv2g.errors import SessionError
 from gridv2g.fleet.checks import check_sessions
 from gridv2g.fleet.gao2019 import sample_gao2019_fleet, sample_parking_lot
+from gridv2g.fleet.options import check_options
 from gridv2g.fleet.samplers import sample_reservations, sample_truncated_gaussian, seed001_lot
 from gridv2g.horizon import Horizon
 
@@ -32,6 +33,40 @@ def sampler(name: str) -> Callable[..., pd.DataFrame]:
         raise SessionError(f"unknown sampler '{name}'; valid: {sorted(SAMPLERS)}") from None
 
 
+#: sampler arguments a case gives with fields of their own (``sessions.n``, ``.seed``,
+#: ``.day``, ``.station``; ``scenarios.seed``, ``.day`` and its one station), not as options
+FIELDS = ("n", "seed", "day", "station")
+
+
+def sampler_options(name: str) -> list[str]:
+    """The options (keyword arguments besides :data:`FIELDS`) of the sampler ``name``."""
+    return [p for p in inspect.signature(sampler(name)).parameters if p not in FIELDS]
+
+
+def check_sampler_options(name: str, options: Mapping | None) -> None:
+    """Check the ``options`` of the sampler ``name`` before it draws: each a keyword the
+    sampler takes (besides :data:`FIELDS`) and valid by its rule in
+    :data:`~gridv2g.fleet.options.OPTIONS`.
+
+    Raises
+    ------
+    SessionError
+        An unknown sampler or option (the valid ones listed), or an invalid value (sampler,
+        option, rule and value named).
+    """
+    valid = sampler_options(name)
+    options = dict(options or {})
+    unknown = [k for k in options if k not in valid]
+    if unknown:
+        fields = [k for k in unknown if k in FIELDS]
+        raise SessionError(
+            f"sessions sampler '{name}' takes no option{'s' * (len(unknown) > 1)} "
+            f"{', '.join(map(repr, unknown))}; its options: {', '.join(valid)}"
+            + (f" ({', '.join(fields)}: set by the case, not an option)" if fields else "")
+        )
+    check_options(options, f"sessions sampler '{name}'")
+
+
 def sample_sessions(
     name: str,
     horizon: Horizon,
@@ -48,9 +83,11 @@ def sample_sessions(
     Times are put on the period grid (``step_min`` = the horizon's minutes) where the sampler
     takes it, so a session is plugged for whole periods only; ``day`` defaults to the
     horizon's first day; a sampler that spreads EVs over stations gets them all unless
-    ``station`` names one. A keyword the sampler does not take is an error naming it.
+    ``station`` names one. An option the sampler does not take, or out of its range, is an
+    error naming it (:func:`check_sampler_options`), raised before drawing.
     """
     func = sampler(name)
+    check_sampler_options(name, options)
     accepted = inspect.signature(func).parameters
     # YAML gives lists where samplers take (low, high) tuples
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in (options or {}).items()}

@@ -16,6 +16,7 @@ from gridv2g.fleet.gao2019 import (
     SOC_FLOOR,
     arrival_energy_from_distance,
 )
+from gridv2g.fleet.options import check_options
 from gridv2g.fleet.sampling import (
     _origin,
     _range,
@@ -94,7 +95,15 @@ def sample_truncated_gaussian(
     Returns
     -------
     Session table (:func:`sessions_frame`), checked; ev001, ev002, ... in order of arrival.
+
+    Raises
+    ------
+    SessionError
+        An option out of its range (:data:`~gridv2g.fleet.options.OPTIONS`), or sessions
+        still infeasible after 1000 redraws.
     """
+    # locals(): the parameters, as nothing else is bound yet
+    check_options(locals(), "sample_truncated_gaussian")
     rng = np.random.default_rng(seed)
     origin, step = _origin(day), _step(step_min)
     ranges = {
@@ -178,7 +187,11 @@ def sample_reservations(
     - station: uniform over ``station`` (a name or a list), or by ``station_weights``;
     - a request whose stay is shorter than ``min_stay_h`` or whose target the charger
       cannot deliver in the stay is redrawn entirely (times, target, distance).
+
+    An option out of its range (:data:`~gridv2g.fleet.options.OPTIONS`) is a SessionError.
     """
+    # locals(): the parameters, as nothing else is bound yet
+    check_options(locals(), "sample_reservations")
     rng = np.random.default_rng(seed)
     origin, step = _origin(day), _step(step_min)
     names = [station] if isinstance(station, str) else list(station)
@@ -193,8 +206,6 @@ def sample_reservations(
                 f"{list(station_weights)}"
             )
         weights = weights / weights.sum()
-    if not 0 <= p_v2g <= 1:
-        raise SessionError(f"p_v2g must be a probability in [0, 1]; got {p_v2g}")
     ranges = {
         "arrival_h": _range(arrival_h, "arrival_h"),
         "departure_h": _range(departure_h, "departure_h"),
@@ -254,6 +265,8 @@ def seed001_lot(n: int = 20, seed: int = 0, day="2024-01-01", step_min: int = 1)
     Deterministic given ``seed``. (The 100 kW transformer limit belongs to the station, not
     the sessions.)
     """
+    # locals(): the parameters, as nothing else is bound yet
+    check_options(locals(), "seed001_lot")
     rng = np.random.default_rng(seed)
     origin, step = _origin(day), _step(step_min)
     capacity = 60.0

@@ -152,29 +152,108 @@ def _strip(value):
     return value.strip() if isinstance(value, str) else value
 
 
-def _parse_times(col: pd.Series, name: str, problems: _Problems) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(col):
-        parsed = col
+def _zone(ts: pd.Timestamp) -> str:
+    """UTC offset of an aware time as text: ``+01:00``, ``-05:30``."""
+    minutes = round(ts.utcoffset().total_seconds() / 60)
+    hours, rest = divmod(abs(minutes), 60)
+    return f"{'-' if minutes < 0 else '+'}{hours:02d}:{rest:02d}"
+
+
+def _read_time(value) -> pd.Timestamp | None:
+    """One time (ISO text or a timestamp); None if it is missing or unreadable."""
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        ts = pd.Timestamp(value)
     else:
-        with warnings.catch_warnings():
-            # pandas 2 warns (and will raise) on mixed UTC offsets; either way it is an error
-            warnings.simplefilter("error", FutureWarning)
-            try:
-                parsed = pd.to_datetime(col.map(_strip), format="ISO8601", errors="coerce")
-            except (ValueError, TypeError, FutureWarning):
-                parsed = None
-        if parsed is None or not pd.api.types.is_datetime64_any_dtype(parsed):
-            raise SessionError(
-                f"{problems.source}: column {name!r} mixes UTC offsets or time zones; use one"
+        try:
+            ts = pd.to_datetime(_strip(value), format="ISO8601")
+        except (ValueError, TypeError, OverflowError):
+            return None
+    return None if ts is pd.NaT else ts
+
+
+def _parse_iso(col: pd.Series, utc: bool = False) -> pd.Series | None:
+    """``col`` as datetimes (unreadable: NaT); None if pandas refuses it for mixed zones."""
+    if pd.api.types.is_datetime64_any_dtype(col) and not utc:
+        return col
+    with warnings.catch_warnings():
+        # pandas 2 warns (and will raise) on mixed UTC offsets: the caller sorts them out
+        warnings.simplefilter("error", FutureWarning)
+        try:
+            out = pd.to_datetime(col.map(_strip), format="ISO8601", errors="coerce", utc=utc)
+        except (ValueError, TypeError, FutureWarning):
+            return None
+    return out if pd.api.types.is_datetime64_any_dtype(out) else None
+
+
+def _one_time_zone(raw: pd.DataFrame, names: Sequence[str], problems: _Problems) -> dict:
+    """The time columns ``names`` when they do not share one time zone: in UTC if all aware;
+    naive and aware mixed is a problem naming each time of the less common convention (ties:
+    the aware ones). Classifies every distinct value: only files that mix get here."""
+    cells = {}
+    for name in names:
+        distinct = {v: _read_time(v) for v in pd.unique(raw[name].dropna())}
+        cells[name] = raw[name].map(distinct)
+    aware = {
+        n: c.map(lambda t: t is not None and t.tz is not None).to_numpy(bool)
+        for n, c in cells.items()
+    }
+    naive = {
+        n: c.map(lambda t: t is not None and t.tz is None).to_numpy(bool) for n, c in cells.items()
+    }
+    n_aware = sum(int(mask.sum()) for mask in aware.values())
+    n_naive = sum(int(mask.sum()) for mask in naive.values())
+    if n_aware and n_naive:
+        # name the times of the less common convention, one line per EV
+        odd = aware if n_aware <= n_naive else naive
+        offsets = sorted({_zone(t) for n in names for t in cells[n][aware[n]]})
+
+        def describe(i: int) -> str:
+            given = [n for n in names if odd[n][i]]
+            text = " and ".join(f"{n} '{_strip(raw[n].iloc[i])}'" for n in given)
+            verb = "has" if len(given) == 1 else "have"
+            if odd is aware:
+                zone = ", ".join(sorted({_zone(cells[n].iloc[i]) for n in given}))
+                return (
+                    f"{text} {verb} time zone {zone}, the other times have none; use one convention"
+                )
+            return (
+                f"{text} {verb} no time zone, the other times have {', '.join(offsets)}; "
+                f"use one convention"
             )
+
+        what = (
+            "time zone given where the other times have none"
+            if odd is aware
+            else "no time zone where the other times have one"
+        )
+        problems.add(what, np.logical_or.reduce([odd[n] for n in names]), describe)
+    return {name: _parse_iso(raw[name], utc=True) for name in names}
+
+
+def _parse_time_columns(raw: pd.DataFrame, names: Sequence[str], problems: _Problems) -> dict:
+    """The time columns ``names`` of ``raw`` parsed onto one time-zone convention.
+
+    All naive, or all aware: aware times in one time zone keep it; with several UTC offsets
+    (a file spanning a daylight-saving change) they are converted to UTC, instants kept
+    (:func:`plug_windows` compares instants). Naive and aware times mixed, within a column
+    or across columns, is a problem naming each offending EV and time.
+    """
+    parsed = {name: _parse_iso(raw[name]) for name in names}
+    zones = {str(p.dt.tz) for p in parsed.values() if p is not None and p.notna().any()}
+    if any(p is None for p in parsed.values()) or len(zones) > 1:
+        parsed = _one_time_zone(raw, names, problems)
+    for name in names:
+        col = raw[name]
+        if pd.api.types.is_datetime64_any_dtype(col):
+            continue
         missing = col.isna().to_numpy()
-        problems.add(f"{name} missing", missing, lambda i: f"no {name} time")
+        problems.add(f"{name} missing", missing, lambda i, n=name: f"no {n} time")
         problems.add(
             f"{name} is not an ISO timestamp",
-            parsed.isna().to_numpy() & ~missing,
-            lambda i: f"cannot read {col.iloc[i]!r} as an ISO timestamp",
+            parsed[name].isna().to_numpy() & ~missing,
+            lambda i, c=col: f"cannot read {c.iloc[i]!r} as an ISO timestamp",
         )
-    return parsed.dt.as_unit("ns")
+    return {name: times.dt.as_unit("ns") for name, times in parsed.items()}
 
 
 def _parse_floats(col: pd.Series, name: str, problems: _Problems, required: bool) -> np.ndarray:
@@ -237,7 +316,9 @@ def _normalize(
     problems = _Problems(source, list(ids), lines)
     problems.add("ev_id missing", id_missing | (ids == ""), lambda i: "no ev_id")
 
-    cols: dict[str, object] = {}
+    # the time columns together: one time-zone convention across both
+    times = [c for c, (dtype, _) in SESSION_COLUMNS.items() if dtype.startswith("datetime")]
+    cols: dict[str, object] = _parse_time_columns(raw, times, problems)
     for name, (dtype, default) in SESSION_COLUMNS.items():  # loop over columns, not EVs
         col = raw[name] if name in raw.columns else None
         if dtype == "str":
@@ -251,7 +332,7 @@ def _normalize(
                 text[text == ""] = default
             cols[name] = text
         elif dtype.startswith("datetime"):
-            cols[name] = _parse_times(col, name, problems)
+            continue
         elif dtype == "bool":
             cols[name] = _parse_bools(col, name, problems)
         elif col is None:
@@ -267,17 +348,9 @@ def _normalize(
             cols[name] = np.where(np.isnan(values), cols[default.column], values)
     problems.raise_if_any("cannot read the EV sessions")
 
-    arrival, departure = cols["arrival"], cols["departure"]
-    if (arrival.dt.tz is None) != (departure.dt.tz is None):
-        raise SessionError(
-            f"{source}: arrival times are {'time-zone aware' if arrival.dt.tz else 'naive'} "
-            f"but departure times are {'time-zone aware' if departure.dt.tz else 'naive'}; "
-            f"use one convention"
-        )
-    if arrival.dt.tz is not None:
-        cols["departure"] = departure.dt.tz_convert(arrival.dt.tz)
     frame = pd.DataFrame(
         {k: (v.array if isinstance(v, pd.Series) else v) for k, v in cols.items()},
+        columns=list(SESSION_COLUMNS),
         index=pd.Index(ids, dtype=object, name=INDEX),
     )
     order = np.lexsort((ids.astype(str), pd.DatetimeIndex(frame["arrival"]).asi8))
@@ -309,7 +382,8 @@ def sessions_frame(data, source: str = "sessions") -> pd.DataFrame:
     ------
     SessionError
         Unknown or missing columns (the message lists the valid ones); values that are
-        missing, unreadable or infinite (each EV named); mixed time zones.
+        missing, unreadable or infinite (each EV named); naive and time-zone aware times
+        mixed (each EV and time of the less common convention named).
     """
     return _normalize(data, source)[0]
 
@@ -317,6 +391,35 @@ def sessions_frame(data, source: str = "sessions") -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------
 # Plug-in windows on a horizon
 # --------------------------------------------------------------------------------------------
+
+
+def _on_horizon_zone(
+    sessions: pd.DataFrame, horizon: Horizon, source: str, lines: np.ndarray | None = None
+) -> pd.DataFrame:
+    """``sessions`` with its times in the horizon's time zone (instants unchanged), as
+    profiles are; naive times with an aware horizon start, or the reverse, is an error naming
+    ``source`` and the first EV (every EV shares the convention)."""
+    zone = horizon.start.tz
+    times = ["arrival", "departure"]
+    if len(sessions) == 0:
+        return sessions
+    if (sessions["arrival"].dt.tz is None) == (zone is None):
+        if zone is None:
+            return sessions
+        return sessions.assign(**{c: sessions[c].dt.tz_convert(zone) for c in times})
+    first = int(np.argmin(lines)) if lines is not None else 0
+    where = f"line {lines[first]}, " if lines is not None else ""
+    aware = sessions["arrival"].dt.tz is not None
+    raise SessionError(
+        f"{source}: the session times are {'time-zone aware' if aware else 'naive'} (e.g. "
+        f"{where}EV {sessions.index[first]}: arrival {_time(sessions['arrival'].iloc[first])}) "
+        f"but the horizon start {horizon.start} is {'naive' if aware else 'time-zone aware'}; "
+        + (
+            "give the times as local time without a time zone, as the horizon"
+            if aware
+            else "give the times with a time zone, as the horizon"
+        )
+    )
 
 
 def _offsets_ns(times, horizon: Horizon, what: str) -> np.ndarray:
