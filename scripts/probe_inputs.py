@@ -248,7 +248,7 @@ def session_example(edits: list[tuple], folder: Path) -> Path:
             rows[0][c] = rows[0][(c + 1) % len(rows[0])]
         elif damage == "drop_column":
             rows = [[v for k, v in enumerate(line) if k != c] for line in rows]
-        elif damage == "quoted_newline" and r < len(rows):
+        elif damage == "quoted_newline" and r < len(rows) and c < len(rows[r]):
             rows[r][c] = rows[r][c] + "\nnext"
         elif damage == "timezone" and r < len(rows):
             for k, name in enumerate(rows[0]):
@@ -324,7 +324,7 @@ def finite_summary(summary: dict) -> bool:
 
 def run_example(kind: str, edits: list, base: str | None, folder: Path) -> str:
     """Build one example in ``folder`` and run it; returns its outcome:
-    ``result``, ``result (large: loaded, not solved)``, ``typed:<Error>``,
+    ``result``, ``result (large, loaded, not solved)``, ``typed:<Error>``,
     ``raw:<Exception>`` or ``nan-summary``."""
     import warnings
 
@@ -384,7 +384,7 @@ def _run_case(path: Path) -> str:
     if scen is not None:
         n = max(n, int(scen.count * scen.mean_evs))
     if periods > LARGE_PERIODS or n > LARGE_EVS:
-        return "result (large: loaded, not solved)"
+        return "result (large, loaded, not solved)"
     result = g.solve(case)
     if not finite_summary(result.summary):
         return "nan-summary"

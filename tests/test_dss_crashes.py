@@ -60,3 +60,21 @@ def test_continuation_lines_of_real_elements_still_run(tmp_path):
 
     feeder = from_opendss(master)
     assert feeder.line.loc["a", "length_km"] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "New Transformer.t phases=10000000 windings=2 buses=[src b] kVs=[12.47 0.48]",
+        "New Line.a bus1=src bus2=b phases=1e9",
+        "New linecode.big nphases=100000",
+    ],
+)
+def test_array_sizes_beyond_reason_are_an_error_not_a_crash(tmp_path, line):
+    master = tmp_path / "master.dss"
+    master.write_text(HEAD + line + "\n")
+    run = subprocess.run(
+        [sys.executable, "-c", CHILD, str(master)], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 3, (run.returncode, run.stderr[-500:])
+    assert "master.dss:4" in run.stdout and "OpenDSS would allocate" in run.stdout

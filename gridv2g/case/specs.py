@@ -195,7 +195,7 @@ class DERSpec(_PlacedSpec):
     name: str = Field(description="unit name")
     kind: Literal["pv", "wind"] = Field(description="device class (reactive switch per class)")
     bus: str = Field(description="feeder bus name")
-    s_kva: float = Field(gt=0, description="inverter rating [kVA]")
+    s_kva: float = Field(gt=0, le=1e6, description="inverter rating [kVA], up to 1 GVA")
     availability: ProfileSpec = Field(description="available power, per unit of s_kva")
     pf_min: float = Field(0.0, ge=0, le=1, description="minimum power factor (0 = none)")
 
@@ -212,7 +212,7 @@ class DERSpec(_PlacedSpec):
 class StationSlotSpec(_PlacedSpec):
     name: str = Field(description="slot name")
     bus: str = Field(description="feeder bus name")
-    s_kva: float = Field(gt=0, description="converter rating [kVA]")
+    s_kva: float = Field(gt=0, le=1e6, description="converter rating [kVA], up to 1 GVA")
     p_kw: ProfileSpec | None = Field(None, description="fixed consumption profile [kW]")
     p_min_kw: float | None = Field(None, description="lower bound if p is a variable [kW]")
     p_max_kw: float | None = Field(None, description="upper bound if p is a variable [kW]")

@@ -72,6 +72,11 @@ _SET_DENIED = {
 #: property names that load native code
 _NATIVE_PROPS = re.compile(r"(?i)^(usermodel|dynadll|dll|usercontrol|capusercontrol)$")
 _NATIVE_FILE = re.compile(r"(?i)\.(dll|so|dylib)\b")
+#: properties that size OpenDSS's arrays, and their largest accepted value: OpenDSS allocates
+#: what they say, and ``phases=10000000`` on a transformer segfaults the interpreter
+_SIZES = re.compile(r"(?i)^(n?phases?|windings?|nconds?|conductors?|nwires?|wires?|npts)$")
+_SIZE_MAX = {"npts": 10**8}
+_SIZE_MAX_DEFAULT = 100
 #: a file named inside a value: file=..., csvfile=..., sngfile=..., dblfile=..., ...file=...
 _FILE_REF = re.compile(r"""(?i)\b\w*file\s*=\s*("[^"]*"|'[^']*'|[^\s)\]},]+)""")
 
@@ -214,6 +219,18 @@ def judge(cmd: Command, root: Path) -> str:
         raise OpenDSSError(f"{cmd.where}: loads a native library; gridv2g does not run these")
     for ref in _FILE_REF.findall(cmd.text):
         _target(ref, cmd, root, "file")
+    for name, value in params:
+        if name and _SIZES.match(name):
+            limit = _SIZE_MAX.get(name.lower(), _SIZE_MAX_DEFAULT)
+            try:
+                ok = 0 <= float(value) <= limit
+            except ValueError:
+                ok = True  # not a number: OpenDSS reports it itself
+            if not ok:
+                raise OpenDSSError(
+                    f"{cmd.where}: {name}={value} is outside 0-{limit}; OpenDSS would allocate "
+                    "that many and crash"
+                )
     if first_name:  # "Class.name.property=value": an edit of one property
         if "." not in first_name:
             raise OpenDSSError(f"{cmd.where}: '{cmd.text.strip()}' is not an OpenDSS command")

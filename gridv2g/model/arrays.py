@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from gridv2g.errors import ProfileError
 from gridv2g.fleet import plug_mask, plug_windows
 from gridv2g.horizon import Horizon
 from gridv2g.inputs import NO_LIMIT_KW, StationData
@@ -107,6 +108,13 @@ def station_limits_kw(data: StationData) -> dict[str, np.ndarray]:
     out = {}
     for key in ("p_import_max_kw", "p_export_max_kw"):
         values = getattr(st, key).reindex(idx)[names].to_numpy(float).T
+        negative = values < 0
+        if negative.any():
+            k, t = np.argwhere(negative)[0]
+            raise ProfileError(
+                f"station '{names[k]}': {key} is {values[k, t]:g} at {idx[t]} "
+                f"({int(negative.sum())} negative value(s)); a limit is >= 0 kW (none: omit it)"
+            )
         values = np.where(np.isnan(values), np.inf, values)
         out[key] = np.minimum(values, stand_in)
     return out

@@ -58,7 +58,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
-from gridv2g.errors import GridV2GError
+from gridv2g.errors import GridV2GError, SolveError
 from gridv2g.feeders.opendss_engine import device_element
 from gridv2g.feeders.phase_model import DeviceMap, PhaseModel
 from gridv2g.model.unbalanced import UnbalancedBlock, value_of
@@ -412,7 +412,10 @@ def close(
             # CVXPY's generic note on an inaccurate solve: the OpenDSS replay below measures
             # the plan whatever the solver's accuracy; the status is kept in the table
             warnings.filterwarnings("ignore", message="Solution may be inaccurate")
-            problem.solve(solver=solver, ignore_dpp=ignore_dpp, **options)
+            try:
+                problem.solve(solver=solver, ignore_dpp=ignore_dpp, **options)
+            except cp.SolverError as exc:
+                raise SolveError(f"{solver} failed in closing iteration {it}: {exc}") from None
         solve_s = time.perf_counter() - t0
         if problem.status not in ("optimal", "optimal_inaccurate"):
             raise ClosingError(f"iteration {it}: the model is {problem.status}")

@@ -40,7 +40,14 @@ from gridv2g.model.registry import grid_formulation
 from gridv2g.problems.base import Problem
 from gridv2g.problems.station import StationSchedule
 from gridv2g.result.grid import build_result
-from gridv2g.solvers import INFEASIBLE, MILP_SOLVERS, MISOCP_SOLVERS, describe, describe_station
+from gridv2g.solvers import (
+    INFEASIBLE,
+    MILP_SOLVERS,
+    MISOCP_SOLVERS,
+    describe,
+    describe_station,
+    solve_once,
+)
 
 __all__ = [
     "CoOptimization",
@@ -307,7 +314,7 @@ class CoOptimization(Problem):
         naming the EVs when the fleet's own targets are what cannot be met."""
         data = self.data
         elastic = CoOptimization(copy.copy(data), dpp=False, elastic=True)
-        elastic.problem.solve(solver=solver, ignore_dpp=True)
+        solve_once(elastic.problem, solver, "the diagnosis (limits relaxed)", ignore_dpp=True)
         solved = elastic.problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
         if not solved and data.fleet is not None:
             # the grid's limits are relaxed already: the fleet's own limits (targets against

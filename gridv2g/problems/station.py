@@ -40,7 +40,7 @@ from gridv2g.result.station import (
     station_tables,
     uncontrolled,
 )
-from gridv2g.solvers import describe_station
+from gridv2g.solvers import describe_station, solve_once
 
 __all__ = [
     "NO_LIMIT_KW",
@@ -133,7 +133,7 @@ class StationSchedule(Problem):
         data = self.data
         soft = dataclasses.replace(data, soft_target=True, shortfall_penalty_per_kwh=1e4)
         sched = StationSchedule(soft)
-        sched.problem.solve(solver=solver)
+        solve_once(sched.problem, solver, "the diagnosis (soft targets)")
         if sched.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
             raise InfeasibleError(
                 "station problem infeasible even with soft targets (check storage end rules, "
