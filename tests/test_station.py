@@ -293,3 +293,24 @@ def test_milp_stopped_at_a_limit_keeps_its_incumbent():
     e, b = early.summary["objective"], best.summary["objective"]
     assert e >= b - 1e-6 * abs(b)
     assert e - b <= early.summary["mip_gap"] * abs(e) + 1e-6
+
+
+def test_milps_have_a_default_time_limit(monkeypatch):
+    """An unattended MILP never runs for good: HiGHS gets MILP_TIME_LIMIT_S unless the caller
+    gives its own time_limit."""
+    import cvxpy as cp
+
+    from gridv2g.bench import station_case
+    from gridv2g.solvers import MILP_TIME_LIMIT_S
+
+    seen = []
+    solve = cp.Problem.solve
+
+    def spy(self, *args, **kwargs):
+        seen.append(kwargs.get("time_limit"))
+        return solve(self, *args, **kwargs)
+
+    monkeypatch.setattr(cp.Problem, "solve", spy)
+    StationSchedule(station_case(4, milp=True, seed=3)).solve("HIGHS")
+    StationSchedule(station_case(4, milp=True, seed=3)).solve("HIGHS", time_limit=7.0)
+    assert seen == [MILP_TIME_LIMIT_S, 7.0]
