@@ -26,8 +26,9 @@ cluster (``dask=True`` starts a local one; ``address`` connects to a running sch
 ``dask`` extra. Workers receive the scenario as plain data (a dict) and return a plain row:
 nothing is pickled from user input, and every case is re-validated where it runs. A scenario
 that kills its worker process (a native crash) fails alone, on either: the scenarios in flight
-with it are re-run, it is retried once in a process of its own (on Dask, the scheduler's retry:
-``allowed-failures`` 1 on a local cluster), then recorded as failed. A ``kill -9`` of a batch
+with it are re-run, it is retried once in a process of its own, then recorded as failed (on
+Dask the scheduler retries it among the others first, once on a local cluster: its
+``allowed-failures`` is set to 1, then it runs alone, retried once). A ``kill -9`` of a batch
 takes its worker processes with it (a local cluster's too) and loses no finished row: each is
 written to a temporary file renamed over its place; ``scripts/probe_batch_kills.py`` checks it.
 """
@@ -426,8 +427,9 @@ def _run_dask(todo, validate, address, workers, keep, bar, dashboard_address) ->
     if address is None:
         # set for this cluster only (its scheduler reads them when it starts): a task whose
         # worker died is retried once, then errs with KilledWorker (Dask's default, 3, costs
-        # four worker restarts per crashing scenario); and a worker holds one queued task
-        # per thread, not two, as a dying worker's queued tasks are blamed for its death
+        # four worker restarts per crashing scenario); and where the scheduler queues tasks
+        # (sweeps of more than twice the threads) a worker holds one per thread, not two: a
+        # dying worker's tasks are all blamed for its death
         settings = {
             "distributed.scheduler.allowed-failures": 1,
             "distributed.scheduler.worker-saturation": 1.0,

@@ -52,9 +52,9 @@ import gridv2g
 REPO = Path(__file__).resolve().parent.parent
 LOT = REPO / "cases" / "lot20_seed001.yaml"
 
-#: the probe's default sweep: 16 scenarios of 0.3-1.5 s each
+#: the probe's default sweep: 24 scenarios of 0.3-1.5 s each (the work outweighs the start)
 SIZES = (500, 1000, 1500, 2000)
-SEEDS = (1, 2, 3, 4)
+SEEDS = (1, 2, 3, 4, 5, 6)
 
 
 def write_sweep(folder: Path, sizes=SIZES, seeds=SEEDS, base: Path = LOT) -> Path:
@@ -164,30 +164,28 @@ def _start(command: list[str], log: Path) -> subprocess.Popen:
 
 @dataclass
 class Reference:
-    """The uninterrupted run: its table, its duration, and when its first row appeared."""
+    """The uninterrupted run: its table, its duration, and a rerun's with nothing left to do
+    (starting, resuming, gathering the table)."""
 
     table: pd.DataFrame
     seconds: float
-    first_row: float
+    idle: float
     rows: int
 
 
 def run_reference(sweep: Path, out: Path, workers: int, dask: bool) -> Reference:
-    """Run the sweep to its end, timing it."""
-    t0 = time.monotonic()
-    proc = _start(batch_command(sweep, out, workers, dask), out.parent / f"{out.name}.log")
-    first = None
-    while proc.poll() is None:
-        if first is None and any((out / "scenarios").glob("*.json")):
-            first = time.monotonic() - t0
-        time.sleep(0.02)
-    seconds = time.monotonic() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"the reference batch failed (exit {proc.returncode}); see {out}.log")
+    """Run the sweep to its end, then once more over its finished rows, timing both."""
+    seconds = []
+    for _ in range(2):
+        t0 = time.monotonic()
+        proc = _start(batch_command(sweep, out, workers, dask), out.parent / f"{out.name}.log")
+        if proc.wait() != 0:
+            raise RuntimeError(f"the reference batch failed (exit {proc.returncode}): {out}")
+        seconds.append(time.monotonic() - t0)
     table = pd.read_parquet(out / "summary.parquet")
     if (table.status != "ok").any():
         raise RuntimeError(f"the reference batch has failed scenarios: {out}")
-    return Reference(table, seconds, first if first is not None else seconds, len(table))
+    return Reference(table, seconds[0], min(seconds), len(table))
 
 
 @dataclass
@@ -197,6 +195,8 @@ class Report:
     kills: int = 0
     runs: int = 0
     rounds: int = 1
+    #: kills that fell after the killed run had written rows of its own
+    while_writing: int = 0
     lost: list[str] = field(default_factory=list)
     orphans: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
@@ -209,7 +209,8 @@ class Report:
 
     def summary(self) -> str:
         lines = [
-            f"kills: {self.kills} (in {self.runs} runs, {self.rounds} round(s) of the sweep)",
+            f"kills: {self.kills} (in {self.runs} runs, {self.rounds} round(s) of the sweep; "
+            f"{self.while_writing} after the killed run had written rows)",
             f"rows lost: {len(self.lost)}",
             f"orphans 10 s after a kill: {len(self.orphans)} "
             f"(slowest tree to exit: {self.longest_exit:.2f} s)",
@@ -243,7 +244,7 @@ def probe(
     ref = run_reference(sweep, work / "reference", workers, dask)
     echo(
         f"reference: {ref.rows} scenarios in {ref.seconds:.1f} s "
-        f"(first row after {ref.first_row:.1f} s)"
+        f"(a rerun with all done: {ref.idle:.1f} s)"
     )
 
     def check_kept(store: Path, kept: dict[str, bytes], when: str) -> None:
@@ -266,18 +267,30 @@ def probe(
         table = pd.read_parquet(out / "summary.parquet")
         report.differences += [f"{out.name}: {d}" for d in compare_tables(table, ref.table)]
 
+    total_work = ref.table["seconds"].sum()
+    pace = 1.0  # the machine's speed now against the reference run's: runs that finish tell
     out = work / f"round{report.rounds}"
     kept: dict[str, bytes] = {}  # every ok row seen so far in this round's folder
     while True:
-        left = ref.rows - sum(json.loads(d).get("status") == "ok" for d in kept.values())
+        left = [t for sid, t in ref.table["seconds"].items() if f"{sid}.json" not in kept]
+        t_run = time.monotonic()
         proc = _start(batch_command(sweep, out, workers, dask), out.parent / f"{out.name}.log")
         report.runs += 1
         if report.kills >= kills:
             finish(out, proc, kept)
             break
-        # a moment within the run still to come, as the reference paced it
-        expected = ref.first_row + (ref.seconds - ref.first_row) * left / ref.rows
-        delay = rng.uniform(0.0, expected)
+        if report.runs > 5 * kills + 10:  # runs that all finish first: the pacing is off
+            finish(out, proc, kept)
+            report.differences.append(f"only {report.kills} kills landed in {report.runs} runs")
+            break
+        # a moment of the run to come, as the reference paced it (its rerun's start and end,
+        # the scenarios left: their seconds over the workers, or the longest alone) at the
+        # machine's present pace, and half as long again: a third of the runs finish first
+        # and the next round starts afresh, so that kills fall early, midway and late in a
+        # sweep, not mostly on the start of a run with little left
+        wall = max(sum(left) / workers, max(left, default=0.0)) / (total_work / workers)
+        predicted = ref.idle + (ref.seconds - ref.idle) * wall
+        delay = rng.uniform(0.0, 1.5 * pace * predicted)
         tree = psutil.Process(proc.pid)
         tracked: dict[int, psutil.Process] = {}
         deadline = time.monotonic() + delay
@@ -290,6 +303,7 @@ def probe(
             time.sleep(0.02)
         before = finished_rows(out / "scenarios")
         if proc.poll() is not None:  # it finished first: compare it, start a new round
+            pace = min(max((time.monotonic() - t_run) / predicted, 0.3), 3.0)
             finish(out, proc, kept)
             echo(f"run {report.runs}: finished before its kill at {delay:.2f} s")
             report.rounds += 1
@@ -300,6 +314,8 @@ def probe(
         proc.wait()
         report.kills += 1
         t_kill = time.monotonic()
+        written = len(set(before) - set(kept))  # rows of the killed run's own
+        report.while_writing += written > 0
         for name, data in before.items():
             if json.loads(data).get("status") == "ok":
                 if kept.setdefault(name, data) != data:
@@ -318,7 +334,8 @@ def probe(
             report.orphans.append(f"kill {report.kills}: pid {p.pid} {_describe(p)}")
             p.kill()  # the probe cleans up what it found
         echo(
-            f"kill {report.kills}: at {delay:.2f} s, {len(kept)}/{ref.rows} rows kept, "
+            f"kill {report.kills}: at {delay:.2f} s, {written} new rows, "
+            f"{len(kept)}/{ref.rows} rows kept, "
             f"{len(tracked)} descendants, all gone after {exit_time:.2f} s"
             + (f", {len(alive)} ORPHANED" if alive else "")
         )

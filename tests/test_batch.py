@@ -222,7 +222,7 @@ def test_pool_workers_die_with_the_batch(tmp_path, dask):
     # a worker this many CPU seconds in is at work on its scenario: forked pool workers start
     # on it at once, Dask's spawned ones first import distributed and gridv2g (~2.5 s);
     # multiprocessing's resource tracker never gets there
-    at_work = 4.0 if dask else 2.0
+    at_work = 4.0 if dask else 1.0
 
     def busy(child) -> bool:
         try:
