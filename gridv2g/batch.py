@@ -24,7 +24,13 @@ recomputes all).
 Execution: local worker processes by default (``workers``, default the CPU count), or a Dask
 cluster (``dask=True`` starts a local one; ``address`` connects to a running scheduler), the
 ``dask`` extra. Workers receive the scenario as plain data (a dict) and return a plain row:
-nothing is pickled from user input, and every case is re-validated where it runs.
+nothing is pickled from user input, and every case is re-validated where it runs. A scenario
+that kills its worker process (a native crash) fails alone, on either: the scenarios in flight
+with it are re-run, it is retried once in a process of its own, then recorded as failed (on
+Dask the scheduler retries it among the others first, once on a local cluster: its
+``allowed-failures`` is set to 1, then it runs alone, retried once). A ``kill -9`` of a batch
+takes its worker processes with it (a local cluster's too) and loses no finished row: each is
+written to a temporary file renamed over its place; ``scripts/probe_batch_kills.py`` checks it.
 """
 
 from __future__ import annotations
@@ -265,9 +271,8 @@ def run_batch(
 
     def keep(row: dict) -> None:
         row = {**by_id[row["scenario"]].values, **row, "input_hash": hashes[row["scenario"]]}
-        tmp = store / f".{row['scenario']}.json.tmp"
-        tmp.write_text(json.dumps(row, default=str) + "\n")
-        os.replace(tmp, store / f"{row['scenario']}.json")  # atomic: no half-written rows
+        text = json.dumps(row, default=str) + "\n"
+        _write_atomically(store / f"{row['scenario']}.json", lambda tmp: tmp.write_text(text))
 
     bar = _progress(len(todo), spec.name, progress)
     if todo:
@@ -279,11 +284,21 @@ def run_batch(
     rows = [json.loads((store / f"{s.id}.json").read_text()) for s in todo_all]
     table = pd.DataFrame(rows).set_index("scenario")
     table = table.drop(columns=["traceback"], errors="ignore")
-    table.to_csv(folder / "summary.csv")
-    table.astype({c: str for c in table.columns if table[c].dtype == object}).to_parquet(
-        folder / "summary.parquet"
+    _write_atomically(folder / "summary.csv", table.to_csv)
+    _write_atomically(
+        folder / "summary.parquet",
+        table.astype({c: str for c in table.columns if table[c].dtype == object}).to_parquet,
     )
     return table
+
+
+def _write_atomically(path: Path, write) -> None:
+    """``write(tmp)`` beside ``path``, then rename it over ``path``: a batch killed midway
+    leaves the old file or the new one, never half of one. (Against a killed process, not a
+    power cut: nothing is fsynced.)"""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    os.replace(tmp, path)
 
 
 def _done(path: Path, digest: str) -> bool:
@@ -401,7 +416,8 @@ def _run_local(todo, validate, workers, keep, bar) -> None:
 
 def _run_dask(todo, validate, address, workers, keep, bar, dashboard_address) -> None:
     try:
-        from dask.distributed import Client, LocalCluster
+        import dask
+        from dask.distributed import Client, KilledWorker, LocalCluster
         from dask.distributed import as_completed as dask_completed
     except ImportError:
         raise CaseError(
@@ -409,27 +425,68 @@ def _run_dask(todo, validate, address, workers, keep, bar, dashboard_address) ->
         ) from None
     cluster = None
     if address is None:
-        # every service on loopback unless told otherwise: Dask's dashboard defaults to
-        # all interfaces
-        cluster = LocalCluster(
-            n_workers=workers or os.cpu_count() or 1,
-            threads_per_worker=1,
-            host="127.0.0.1",
-            dashboard_address=dashboard_address,
-        )
+        # set for this cluster only (its scheduler reads them when it starts): a task whose
+        # worker died is retried once, then errs with KilledWorker (Dask's default, 3, costs
+        # four worker restarts per crashing scenario); and where the scheduler queues tasks
+        # (sweeps of more than twice the threads) a worker holds one per thread, not two: a
+        # dying worker's tasks are all blamed for its death
+        settings = {
+            "distributed.scheduler.allowed-failures": 1,
+            "distributed.scheduler.worker-saturation": 1.0,
+        }
+        with dask.config.set(settings):
+            # every service on loopback unless told otherwise: Dask's dashboard defaults to
+            # all interfaces
+            cluster = LocalCluster(
+                n_workers=workers or os.cpu_count() or 1,
+                threads_per_worker=1,
+                host="127.0.0.1",
+                dashboard_address=dashboard_address,
+            )
         address = cluster.scheduler_address
+
+    def submit(client, s):
+        return client.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift, pure=False)
+
+    def lost(s, exc) -> dict:
+        return {"scenario": s.id, "status": "error", "error": f"worker lost: {exc!r}"}
+
     try:
         with Client(address) as client:
-            futures = {
-                client.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift, pure=False): s
-                for s in todo
-            }
+            left = []  # scenarios erred with KilledWorker while others ran
+            futures = {submit(client, s): s for s in todo}
             for future in dask_completed(list(futures)):
-                s = futures[future]
+                s = futures.pop(future)
                 try:
                     row = future.result()
-                except Exception as exc:  # the worker itself died
-                    row = {"scenario": s.id, "status": "error", "error": f"worker lost: {exc}"}
+                except KilledWorker:
+                    # the scheduler blames every task a dying worker held, the innocent
+                    # ones queued beside the crashing one too: each is re-run alone below
+                    left.append(s)
+                    continue
+                except Exception as exc:  # e.g. the connection to the scheduler lost
+                    row = lost(s, exc)
+                finally:
+                    # a result held on a worker that dies is computed again: drop it now
+                    future.release()
+                keep(row)
+                bar.update()
+            for s in left:
+                # alone on the cluster, a worker's death can only be this scenario's own
+                future = submit(client, s)
+                try:
+                    row = future.result()
+                except KilledWorker as exc:
+                    row = {
+                        "scenario": s.id,
+                        "status": "error",
+                        "error": f"worker process died ({exc.allowed_failures + 1} attempts "
+                        f"alone): Dask KilledWorker, last on {exc.last_worker.address}",
+                    }
+                except Exception as exc:
+                    row = lost(s, exc)
+                finally:
+                    future.release()
                 keep(row)
                 bar.update()
     finally:

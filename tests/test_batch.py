@@ -143,14 +143,15 @@ def test_resume_reruns_scenarios_whose_inputs_changed(tmp_path):
 
 
 def _crash_on_n4(raw, sid, *args):
-    """A scenario that kills its worker process (as a native crash would)."""
+    """A scenario that kills its worker process (as a native crash would). Forked pool
+    workers call the function patched away; Dask's spawned workers import gridv2g afresh."""
     import os
 
     from gridv2g import batch
 
     if sid.startswith("n=4"):
         os._exit(13)
-    return batch._real_run_scenario(raw, sid, *args)
+    return getattr(batch, "_real_run_scenario", batch.run_scenario)(raw, sid, *args)
 
 
 def test_a_crashing_scenario_fails_alone(tmp_path, monkeypatch):
@@ -170,8 +171,30 @@ def test_a_crashing_scenario_fails_alone(tmp_path, monkeypatch):
     assert "worker process died (2 attempts)" in table.loc["n=4", "error"]
 
 
-def test_pool_workers_die_with_the_batch(tmp_path):
-    """kill -9 of a running batch: its pool workers follow within seconds (no orphans)."""
+def test_a_crashing_scenario_fails_alone_on_dask(tmp_path, monkeypatch):
+    """On a local Dask cluster a crashing scenario fails alone too: the scheduler retries it
+    once, then errs it (KilledWorker); the others complete. Dask's workers are spawned: they
+    import this module (on their inherited path) to run the patched function."""
+    from gridv2g import batch
+
+    monkeypatch.setattr(batch, "run_scenario", _crash_on_n4)
+    sweep = sweep_file(tmp_path, {"sessions.n": [3, 4, 5, 6]}, name="crash_dask")
+    table = run_batch(
+        sweep,
+        tmp_path / "out",
+        workers=2,
+        dask=True,
+        progress=False,
+        dashboard_address="127.0.0.1:0",
+    )
+    assert sorted(table.index[table.status == "ok"]) == ["n=3", "n=5", "n=6"]
+    assert "worker process died (2 attempts alone): Dask KilledWorker" in table.loc["n=4", "error"]
+
+
+@pytest.mark.parametrize("dask", [False, True], ids=["pool", "dask"])
+def test_pool_workers_die_with_the_batch(tmp_path, dask):
+    """kill -9 of a running batch while its workers solve: they follow within seconds (no
+    orphans), a local Dask cluster's too."""
     import signal
     import subprocess
     import sys
@@ -181,7 +204,7 @@ def test_pool_workers_die_with_the_batch(tmp_path):
 
     # scenarios that take far longer than the 10 s allowed (20,000 EVs, limits that let them
     # charge): a worker that outlives its parent is still at work when the check runs
-    # (measured without the fix: both workers alive 10 s after the kill)
+    # (measured without the fix: both pool workers alive 10 s after the kill)
     vary = {
         "sessions.n": [20000, 20001],
         "stations.0.p_import_max_kw.constant": [1e5, 1e5],
@@ -190,18 +213,31 @@ def test_pool_workers_die_with_the_batch(tmp_path):
     sweep = sweep_file(tmp_path, vary, mode="zip", name="orphans")
     code = (
         "from gridv2g.batch import run_batch\n"
-        f"run_batch({str(sweep)!r}, {str(tmp_path / 'out')!r}, workers=2, progress=False)\n"
+        f"run_batch({str(sweep)!r}, {str(tmp_path / 'out')!r}, workers=2, progress=False, "
+        f"dask={dask}, dashboard_address='127.0.0.1:0')\n"
     )
     parent = subprocess.Popen([sys.executable, "-c", code])
     proc = psutil.Process(parent.pid)
-    deadline = time.time() + 60
+
+    # a worker this many CPU seconds in is at work on its scenario: forked pool workers start
+    # on it at once, Dask's spawned ones first import distributed and gridv2g (~2.5 s);
+    # multiprocessing's resource tracker never gets there
+    at_work = 4.0 if dask else 1.0
+
+    def busy(child) -> bool:
+        try:
+            return child.cpu_times().user > at_work
+        except psutil.Error:
+            return False
+
+    deadline = time.time() + 90
     workers = []
     while time.time() < deadline and len(workers) < 2:
-        workers = [c for c in proc.children(recursive=True) if c.is_running()]
+        workers = [c for c in proc.children(recursive=True) if busy(c)]
         time.sleep(0.2)
-    assert len(workers) >= 2, "the batch started no pool workers"
-    time.sleep(2.0)  # both workers busy on their scenario
+    assert len(workers) >= 2, "the batch started no busy workers"
+    tree = proc.children(recursive=True)
     parent.send_signal(signal.SIGKILL)
     parent.wait()
-    _, alive = psutil.wait_procs(workers, timeout=10)
-    assert not alive, f"orphaned workers: {[p.pid for p in alive]}"
+    _, alive = psutil.wait_procs(tree, timeout=10)
+    assert not alive, f"orphaned processes: {[p.pid for p in alive]}"
