@@ -2,4 +2,5 @@
 
 from gridv2g.cli import app
 
-app(prog_name="gridv2g")
+if __name__ == "__main__":  # importing the module (e.g. pkgutil.walk_packages) runs nothing
+    app(prog_name="gridv2g")

@@ -29,7 +29,8 @@ LAYERS: list[set[str]] = [
     {"api"},
     {"batch", "bench"},
     {"__init__"},
-    {"cli", "__main__"},
+    {"cli"},
+    {"__main__"},
 ]
 #: compatibility paths (README, "Layout") sit with the package they point to
 SHIMS = {
