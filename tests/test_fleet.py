@@ -684,3 +684,20 @@ def test_seed001_lot():
     # a noon-to-noon horizon holds every EV in whole periods
     fleet.check_sessions(table, stations=["lot"], horizon=Horizon("2024-01-01T12:00", 24, 60))
     assert re.fullmatch(r"ev\d{3}", table.index[0])
+
+
+def test_read_sessions_mixed_time_zones_with_a_missing_time(tmp_path):
+    """Found by scripts/probe_inputs.py: a missing time in a file that mixes naive and aware
+    times raised AttributeError ('float' object has no attribute 'tz')."""
+    from gridv2g.fleet import read_sessions
+
+    lines = (Path(__file__).parent / "data" / "fleet" / "sessions_ok.csv").read_text().splitlines()
+    lines[3] = lines[3].replace("2024-01-01T17:00", "2024-01-01T17:00+01:00")  # ev02, line 4
+    lines[4] = lines[4].replace("2024-01-01 19:15:00", "")  # ev04, line 5: no arrival
+    path = tmp_path / "s.csv"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(SessionError) as err:
+        read_sessions(path)
+    text = str(err.value)
+    assert "EV ev04 (line 5): no arrival time" in text
+    assert "EV ev02 (line 4)" in text and "time zone" in text

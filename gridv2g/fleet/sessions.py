@@ -193,12 +193,16 @@ def _one_time_zone(raw: pd.DataFrame, names: Sequence[str], problems: _Problems)
     for name in names:
         distinct = {v: _read_time(v) for v in pd.unique(raw[name].dropna())}
         cells[name] = raw[name].map(distinct)
+
+    # a missing cell maps to NaN (a float), an unreadable one to None: neither has a zone
+    def stamped(t) -> bool:
+        return isinstance(t, pd.Timestamp) and not pd.isna(t)
+
     aware = {
-        n: c.map(lambda t: t is not None and t.tz is not None).to_numpy(bool)
-        for n, c in cells.items()
+        n: c.map(lambda t: stamped(t) and t.tz is not None).to_numpy(bool) for n, c in cells.items()
     }
     naive = {
-        n: c.map(lambda t: t is not None and t.tz is None).to_numpy(bool) for n, c in cells.items()
+        n: c.map(lambda t: stamped(t) and t.tz is None).to_numpy(bool) for n, c in cells.items()
     }
     n_aware = sum(int(mask.sum()) for mask in aware.values())
     n_naive = sum(int(mask.sum()) for mask in naive.values())
