@@ -224,20 +224,24 @@ def station_case(n_ev: int, milp: bool = False, seed: int = 11):
     )
 
 
-def bench_station(n_ev: int, milp: bool = False, time_limit_s: float = 300.0) -> dict:
-    """One record: build / compile / solver seconds of a station LP or MILP."""
+def bench_station(
+    n_ev: int, milp: bool = False, time_limit_s: float = 300.0, limits_on: str | None = None
+) -> dict:
+    """One record: build / compile / solver seconds of a station LP or MILP (``limits_on``:
+    the site-limit form, :class:`~gridv2g.problems.station.StationSchedule`)."""
     from gridv2g.problems.station import StationSchedule
 
     data = station_case(n_ev, milp)
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        sched = StationSchedule(data)
+        sched = StationSchedule(data, limits_on=limits_on)
         options = {"time_limit": time_limit_s} if milp else {}
         result = sched.solve(**options)
         wall = time.perf_counter() - t0
     t = sched.timings
+    form = "" if limits_on is None else f"_{limits_on}_limits"
     return {
-        "name": f"station_{n_ev}ev_x96_{'milp' if milp else 'lp'}",
+        "name": f"station_{n_ev}ev_x96_{'milp' if milp else 'lp'}{form}",
         "seconds": {
             "build": t["build_s"],
             "compile": t["compile_s"],
@@ -254,6 +258,33 @@ def bench_station(n_ev: int, milp: bool = False, time_limit_s: float = 300.0) ->
             "mip_gap": result.summary["mip_gap"],
             "savings_vs_uncontrolled_percent": result.summary["savings_vs_uncontrolled_percent"],
             "variables": int(sum(v.size for v in sched.problem.variables())),
+            "objective": result.summary["objective"],
+            "iterations": sched.problem.solver_stats.num_iters,
+        },
+    }
+
+
+def bench_station_forms(n_ev: int) -> dict:
+    """The station LP of ``n_ev`` EVs in its previous form (site limits on the net import)
+    and its current one (limits as bounds on import and export), one after the other in one
+    process: seconds of each, their ratio, and the objectives' difference."""
+    old = bench_station(n_ev, limits_on="net")
+    new = bench_station(n_ev, limits_on="split")
+    return {
+        "name": f"station_{n_ev}ev_x96_lp_limit_forms",
+        "seconds": {
+            "net_form_total": old["seconds"]["total"],
+            "split_total": new["seconds"]["total"],
+            "net_form_solver": old["seconds"]["solver"],
+            "split_solver": new["seconds"]["solver"],
+        },
+        "ratios": {"net_form_over_split": old["seconds"]["total"] / new["seconds"]["total"]},
+        "peak_memory_mb": max(old["peak_memory_mb"], new["peak_memory_mb"]),
+        "peak_rss_mb": max(old["peak_rss_mb"], new["peak_rss_mb"]),
+        "figures": {
+            "objective_difference": abs(old["figures"]["objective"] - new["figures"]["objective"]),
+            "net_form_iterations": old["figures"]["iterations"],
+            "split_iterations": new["figures"]["iterations"],
         },
     }
 
