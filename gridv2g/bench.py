@@ -291,12 +291,27 @@ def bench_station_forms(n_ev: int) -> dict:
 
 #: the bus of the benchmark EV lot on each feeder (far from the substation)
 LOT_BUS = {"ieee33": "18", "ieee123": "65"}
+#: buses of the lots when a fleet is spread (three-phase buses on IEEE 123)
+LOT_BUSES = {
+    "ieee33": ["18", "33", "25", "30", "22", "14", "10", "7", "28", "4"],
+    "ieee123": ["65", "76", "60", "52", "47", "18", "13", "97", "101", "108"],
+}
+#: most EVs per lot of a spread fleet
+EVS_PER_LOT = 500
 
 
-def fleet_grid_case(feeder_name: str, n_ev: int) -> GridData:
+def fleet_grid_case(
+    feeder_name: str, n_ev: int, need_scale: float = 1.0, aggregate: bool = False
+) -> GridData:
     """The grid benchmark case of ``feeder_name`` (2 PV + 2 wind, 96 x 15 min from noon) with
-    the :func:`station_case` lot of ``n_ev`` EVs co-optimized at :data:`LOT_BUS`, behind a
-    converter of 6 kVA per EV; minimum cost of substation energy (CAISO-like) + degradation.
+    the :func:`station_case` lot of ``n_ev`` EVs co-optimized: up to :data:`EVS_PER_LOT` EVs
+    at :data:`LOT_BUS`, more spread over lots of at most that many at :data:`LOT_BUSES`, each
+    behind a converter of 6 kVA per EV; minimum cost of substation energy (CAISO-like) +
+    degradation. ``need_scale`` scales every EV's energy to charge (target minus arrival):
+    the lot's full needs (about 30 kWh per EV) for 5,000 EVs are about 150 MWh a night,
+    which IEEE 123 (3.5 MW of load) cannot deliver within its voltage limits; the scale case
+    uses top-ups (``need_scale=0.1``, the 500-EV case's energy). ``aggregate``: the fleet's
+    scale mode.
 
     Line ratings are not enforced: IEEE 123's conductor ratings (Kersting 2001) bind on its
     trunk and the 175 A cables l61-l64 with 500 EVs at bus 65 (the elastic diagnosis asks for
@@ -306,18 +321,40 @@ def fleet_grid_case(feeder_name: str, n_ev: int) -> GridData:
     from gridv2g.problems.co_optimize import StationSlotData
 
     fleet = station_case(n_ev)
+    lots = max(1, -(-n_ev // EVS_PER_LOT))
+    names = ["lot"] if lots == 1 else [f"lot{k}" for k in range(lots)]
+    buses = [LOT_BUS[feeder_name]] if lots == 1 else LOT_BUSES[feeder_name][:lots]
+    if len(buses) < lots:
+        raise ValueError(f"at most {len(LOT_BUSES[feeder_name]) * EVS_PER_LOT} EVs")
+    sessions = fleet.sessions.copy()
+    sessions["station"] = [names[k * lots // n_ev] for k in range(n_ev)]
+    need = sessions.e_target_kwh - sessions.e_arrival_kwh
+    sessions["e_target_kwh"] = sessions.e_arrival_kwh + need_scale * need
+    count = sessions.station.value_counts().reindex(names).to_numpy(float)
     hz = fleet.horizon
+    idx = pd.Index(names, name="station")
+    site_limit = pd.DataFrame(np.outer(np.ones(hz.periods), 5.0 * count), hz.index, names)
+    fleet = dataclasses.replace(
+        fleet,
+        sessions=sessions,
+        stations=dataclasses.replace(
+            fleet.stations,
+            stations=pd.DataFrame({"ports": np.nan}, index=idx),
+            p_import_max_kw=site_limit,
+            p_export_max_kw=site_limit,
+        ),
+        aggregate=aggregate,
+    )
     base = grid_case(feeder_name, 96)
     shapes = {"pv": "clear_sky_pv", "wind": "wind"}
     avail = pd.DataFrame(
         {u: standard_shape(shapes[k], hz) for u, k in base.der.units.kind.items()}, index=hz.index
     )
-    s_kva = 6.0 * n_ev
+    s_kva = 6.0 * count
     slots = pd.DataFrame(
-        {"bus": [LOT_BUS[feeder_name]], "s_kva": [s_kva], "p_variable": [True], "fleet": [True]},
-        index=pd.Index(["lot"], name="station"),
+        {"bus": buses, "s_kva": s_kva, "p_variable": True, "fleet": True}, index=idx
     )
-    limit = pd.DataFrame({"lot": s_kva}, index=hz.index)
+    limit = pd.DataFrame(np.outer(np.ones(hz.periods), s_kva), hz.index, names)
     return dataclasses.replace(
         base,
         horizon=hz,

@@ -227,7 +227,9 @@ class StationSchedule(Problem):
         far above any price) and list every shortfall with the periods where a station import
         limit binds during that EV's stay."""
         data = self.data
-        soft = dataclasses.replace(data, soft_target=True, shortfall_penalty_per_kwh=1e4)
+        soft = dataclasses.replace(
+            data, soft_target=True, shortfall_penalty_per_kwh=1e4, aggregate=False
+        )
         sched = StationSchedule(soft)
         solve_once(sched.problem, solver, "the diagnosis (soft targets)")
         if sched.problem.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
