@@ -15,6 +15,7 @@ and its rise during the run. Speed lives here, not in tests.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import resource
 import time
@@ -224,20 +225,24 @@ def station_case(n_ev: int, milp: bool = False, seed: int = 11):
     )
 
 
-def bench_station(n_ev: int, milp: bool = False, time_limit_s: float = 300.0) -> dict:
-    """One record: build / compile / solver seconds of a station LP or MILP."""
+def bench_station(
+    n_ev: int, milp: bool = False, time_limit_s: float = 300.0, limits_on: str | None = None
+) -> dict:
+    """One record: build / compile / solver seconds of a station LP or MILP (``limits_on``:
+    the site-limit form, :class:`~gridv2g.problems.station.StationSchedule`)."""
     from gridv2g.problems.station import StationSchedule
 
     data = station_case(n_ev, milp)
     with PeakRSS() as mem:
         t0 = time.perf_counter()
-        sched = StationSchedule(data)
+        sched = StationSchedule(data, limits_on=limits_on)
         options = {"time_limit": time_limit_s} if milp else {}
         result = sched.solve(**options)
         wall = time.perf_counter() - t0
     t = sched.timings
+    form = "" if limits_on is None else f"_{limits_on}_limits"
     return {
-        "name": f"station_{n_ev}ev_x96_{'milp' if milp else 'lp'}",
+        "name": f"station_{n_ev}ev_x96_{'milp' if milp else 'lp'}{form}",
         "seconds": {
             "build": t["build_s"],
             "compile": t["compile_s"],
@@ -254,39 +259,107 @@ def bench_station(n_ev: int, milp: bool = False, time_limit_s: float = 300.0) ->
             "mip_gap": result.summary["mip_gap"],
             "savings_vs_uncontrolled_percent": result.summary["savings_vs_uncontrolled_percent"],
             "variables": int(sum(v.size for v in sched.problem.variables())),
+            "objective": result.summary["objective"],
+            "iterations": sched.problem.solver_stats.num_iters,
+        },
+    }
+
+
+def bench_station_forms(n_ev: int) -> dict:
+    """The station LP of ``n_ev`` EVs in its previous form (site limits on the net import)
+    and its current one (limits as bounds on import and export), one after the other in one
+    process: seconds of each, their ratio, and the objectives' difference."""
+    old = bench_station(n_ev, limits_on="net")
+    new = bench_station(n_ev, limits_on="split")
+    return {
+        "name": f"station_{n_ev}ev_x96_lp_limit_forms",
+        "seconds": {
+            "net_form_total": old["seconds"]["total"],
+            "split_total": new["seconds"]["total"],
+            "net_form_solver": old["seconds"]["solver"],
+            "split_solver": new["seconds"]["solver"],
+        },
+        "ratios": {"net_form_over_split": old["seconds"]["total"] / new["seconds"]["total"]},
+        "peak_memory_mb": max(old["peak_memory_mb"], new["peak_memory_mb"]),
+        "peak_rss_mb": max(old["peak_rss_mb"], new["peak_rss_mb"]),
+        "figures": {
+            "objective_difference": abs(old["figures"]["objective"] - new["figures"]["objective"]),
+            "net_form_iterations": old["figures"]["iterations"],
+            "split_iterations": new["figures"]["iterations"],
         },
     }
 
 
 #: the bus of the benchmark EV lot on each feeder (far from the substation)
 LOT_BUS = {"ieee33": "18", "ieee123": "65"}
+#: buses of the lots when a fleet is spread (three-phase buses on IEEE 123)
+LOT_BUSES = {
+    "ieee33": ["18", "33", "25", "30", "22", "14", "10", "7", "28", "4"],
+    "ieee123": ["65", "76", "60", "52", "47", "18", "13", "97", "101", "108"],
+}
+#: most EVs per lot of a spread fleet
+EVS_PER_LOT = 500
+#: site import/export limit per EV of a spread fleet [kW] (300 kW per lot of 500)
+SPREAD_KW_PER_EV = 0.6
 
 
-def fleet_grid_case(feeder_name: str, n_ev: int) -> GridData:
+def fleet_grid_case(
+    feeder_name: str, n_ev: int, need_scale: float = 1.0, aggregate: bool = False
+) -> GridData:
     """The grid benchmark case of ``feeder_name`` (2 PV + 2 wind, 96 x 15 min from noon) with
-    the :func:`station_case` lot of ``n_ev`` EVs co-optimized at :data:`LOT_BUS`, behind a
-    converter of 6 kVA per EV; minimum cost of substation energy (CAISO-like) + degradation.
+    the :func:`station_case` lot of ``n_ev`` EVs co-optimized: up to :data:`EVS_PER_LOT` EVs
+    at :data:`LOT_BUS`, more spread over lots of at most that many at :data:`LOT_BUSES`, each
+    behind a converter of 6 kVA per EV; minimum cost of substation energy (CAISO-like) +
+    degradation. ``need_scale`` scales every EV's energy to charge (target minus arrival):
+    the lot's full needs (about 30 kWh per EV) for 5,000 EVs are about 150 MWh a night,
+    which IEEE 123 (3.5 MW of load) cannot deliver within its voltage limits; the scale case
+    uses top-ups (``need_scale=0.1``) and a spread fleet's sites are limited to
+    :data:`SPREAD_KW_PER_EV` each way (converters 1.2 times that): lots of 2.5 MW each on a
+    5 MVA feeder made OpenDSS diverge on the unbalanced model's plan. ``aggregate``: the
+    fleet's scale mode.
 
     Line ratings are not enforced: IEEE 123's conductor ratings (Kersting 2001) bind on its
     trunk and the 175 A cables l61-l64 with 500 EVs at bus 65 (the elastic diagnosis asks for
     0.202 kA on l61), and the record measures speed on the same problem as earlier releases."""
-    import dataclasses
 
     from gridv2g.problems.co_optimize import StationSlotData
 
     fleet = station_case(n_ev)
+    lots = max(1, -(-n_ev // EVS_PER_LOT))
+    names = ["lot"] if lots == 1 else [f"lot{k}" for k in range(lots)]
+    buses = [LOT_BUS[feeder_name]] if lots == 1 else LOT_BUSES[feeder_name][:lots]
+    if len(buses) < lots:
+        raise ValueError(f"at most {len(LOT_BUSES[feeder_name]) * EVS_PER_LOT} EVs")
+    sessions = fleet.sessions.copy()
+    sessions["station"] = [names[k * lots // n_ev] for k in range(n_ev)]
+    need = sessions.e_target_kwh - sessions.e_arrival_kwh
+    sessions["e_target_kwh"] = sessions.e_arrival_kwh + need_scale * need
+    count = sessions.station.value_counts().reindex(names).to_numpy(float)
     hz = fleet.horizon
+    idx = pd.Index(names, name="station")
+    kw_per_ev = 5.0 if lots == 1 else SPREAD_KW_PER_EV
+    site_limit = pd.DataFrame(np.outer(np.ones(hz.periods), kw_per_ev * count), hz.index, names)
+    fleet = dataclasses.replace(
+        fleet,
+        sessions=sessions,
+        stations=dataclasses.replace(
+            fleet.stations,
+            stations=pd.DataFrame({"ports": np.nan}, index=idx),
+            p_import_max_kw=site_limit,
+            p_export_max_kw=site_limit,
+        ),
+        aggregate=aggregate,
+    )
     base = grid_case(feeder_name, 96)
     shapes = {"pv": "clear_sky_pv", "wind": "wind"}
     avail = pd.DataFrame(
         {u: standard_shape(shapes[k], hz) for u, k in base.der.units.kind.items()}, index=hz.index
     )
-    s_kva = 6.0 * n_ev
+    s_kva = 1.2 * kw_per_ev * count
     slots = pd.DataFrame(
-        {"bus": [LOT_BUS[feeder_name]], "s_kva": [s_kva], "p_variable": [True], "fleet": [True]},
-        index=pd.Index(["lot"], name="station"),
+        {"bus": buses, "s_kva": s_kva, "p_variable": True, "fleet": True}, index=idx
     )
-    limit = pd.DataFrame({"lot": s_kva}, index=hz.index)
+    limit = pd.DataFrame(np.outer(np.ones(hz.periods), s_kva), hz.index, names)
     return dataclasses.replace(
         base,
         horizon=hz,
@@ -300,28 +373,63 @@ def fleet_grid_case(feeder_name: str, n_ev: int) -> GridData:
     )
 
 
-def bench_fleet_grid(feeder_name: str, n_ev: int) -> dict:
+def bench_fleet_grid(
+    feeder_name: str,
+    n_ev: int,
+    need_scale: float = 1.0,
+    aggregate: bool = False,
+    compare: bool = False,
+) -> dict:
     """One record: an EV lot inside the grid SOCP (:func:`fleet_grid_case`), build / compile /
-    solver seconds and the AC replay's worst figures."""
+    solver seconds and the AC replay's worst figures. ``aggregate``: the scale mode, with the
+    disaggregation's seconds and every EV checked against its own limits and target
+    (``ev_violations``); ``compare``: the per-EV model solved too, its objective and time."""
+    from gridv2g.model.aggregate import ev_violations
     from gridv2g.validation import validate
 
-    data = fleet_grid_case(feeder_name, n_ev)
+    data = fleet_grid_case(feeder_name, n_ev, need_scale, aggregate)
     with PeakRSS() as mem:
         t0 = time.perf_counter()
         co = CoOptimization(data, dpp=False)
         result = co.solve()
         total = time.perf_counter() - t0
     report = validate(result)
+    extra, seconds, ratios = {}, {}, {}
+    if aggregate:
+        s = data.fleet.sessions.index
+        c = result.res_ev.p_charge_kw.unstack("ev")[s].to_numpy().T
+        d = result.res_ev.p_discharge_kw.unstack("ev")[s].to_numpy().T
+        extra = {
+            "groups": co.timings["groups"],
+            "aggregation_rounds": co.timings["aggregation_rounds"],
+            "ev_violations": len(ev_violations(co.fleet.ev, c, d, data.horizon.hours)),
+            "objective": co.problem.value,
+        }
+        seconds["disaggregation"] = co.timings["disaggregation_s"]
+    if compare:
+        per_ev = dataclasses.replace(data, fleet=dataclasses.replace(data.fleet, aggregate=False))
+        t0 = time.perf_counter()
+        full = CoOptimization(per_ev, dpp=False)
+        full.solve()
+        seconds["per_ev_model_total"] = time.perf_counter() - t0
+        ratios["per_ev_over_aggregate"] = seconds["per_ev_model_total"] / total
+        extra["per_ev_objective"] = full.problem.value
+        extra["objective_relative_difference"] = abs(co.problem.value - full.problem.value) / abs(
+            full.problem.value
+        )
+    mode = "_aggregate" if aggregate else ""
+    need = "" if need_scale == 1.0 else f"_need{need_scale:g}"
     return {
-        "name": f"{feeder_name}_{n_ev}ev_x96",
+        "name": f"{feeder_name}_{n_ev}ev_x96{need}{mode}",
         "seconds": {
             "build": co.timings["build_s"],
             "compile": co.timings["compile_s"],
             "solver": co.timings["solve_s"],
             "total": total,
             "replay": report.summary["replay_s"],
+            **seconds,
         },
-        "ratios": {"total_over_solver": total / co.timings["solve_s"]},
+        "ratios": {"total_over_solver": total / co.timings["solve_s"], **ratios},
         "peak_memory_mb": mem.delta_mb,
         "peak_rss_mb": mem.peak_mb,
         "figures": {
@@ -330,6 +438,7 @@ def bench_fleet_grid(feeder_name: str, n_ev: int) -> dict:
             "flagged_periods": report.summary["flagged_periods"],
             "max_dv_pu": report.summary["max_dv_pu"],
             "ev_charged_kwh": result.summary["ev_charged_kwh"],
+            **extra,
         },
     }
 
@@ -412,15 +521,16 @@ def bench_mpc(n_ev: int, rebuild_steps: int = 3) -> dict:
     }
 
 
-def bench_unbalanced(periods: int, n_ev: int) -> dict:
+def bench_unbalanced(
+    periods: int, n_ev: int, need_scale: float = 1.0, aggregate: bool = False
+) -> dict:
     """One record: the per-phase formulation closed against OpenDSS on IEEE 123 (the
     :func:`grid_case` DER case; with ``n_ev`` > 0 the :func:`fleet_grid_case` lot at bus 65):
     build, each solve, each OpenDSS replay, iterations, total, peak memory, the OpenDSS
     figures of the delivered plan, and the balanced SOCP's total time on the same case."""
-    import dataclasses
 
     if n_ev:
-        data = fleet_grid_case("ieee123", n_ev)
+        data = fleet_grid_case("ieee123", n_ev, need_scale, aggregate)
         if periods != 96:
             raise ValueError("the fleet case runs 96 periods")
     else:
@@ -437,7 +547,9 @@ def bench_unbalanced(periods: int, n_ev: int) -> dict:
     CoOptimization(dataclasses.replace(data, formulation="balanced_socp"), dpp=False).solve()
     balanced = time.perf_counter() - t0
     return {
-        "name": f"ieee123_unbalanced_{n_ev}ev_x{periods}",
+        "name": f"ieee123_unbalanced_{n_ev}ev_x{periods}"
+        + ("" if need_scale == 1.0 else f"_need{need_scale:g}")
+        + ("_aggregate" if aggregate else ""),
         "seconds": {
             "build": build,
             "solves": [float(x) for x in it.solve_s],
@@ -462,7 +574,7 @@ def bench_unbalanced(periods: int, n_ev: int) -> dict:
 def run(quick: bool = False, json_path: str | Path | None = None, echo=print) -> list[dict]:
     """Run the benchmarks (``quick``: 24 periods, small fleets); print, write JSON records."""
     plan = [("ieee33", 24), ("ieee123", 24)] if quick else [("ieee33", 96), ("ieee123", 96)]
-    stations = [(50, False), (20, True)] if quick else [(500, False), (5000, False), (50, True)]
+    stations = [(50, False), (20, True)] if quick else [(500, False), (50, True)]
     records = []
     for feeder_name, periods in plan:
         record = bench_grid(feeder_name, periods)
@@ -477,6 +589,16 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"again, {s['replay_numba_warm']:.3f} s numba warm; "
             f"RSS peak {record['peak_rss_mb']:.0f} MB (+{record['peak_memory_mb']:.0f} MB)"
         )
+    if not quick:
+        record = bench_station_forms(5000)
+        records.append(record)
+        s, f = record["seconds"], record["figures"]
+        echo(
+            f"{record['name']:>26s}: limits on the net import {s['net_form_total']:.2f} s "
+            f"({f['net_form_iterations']} iterations), on import/export {s['split_total']:.2f} s "
+            f"({f['split_iterations']} iterations): x{record['ratios']['net_form_over_split']:.2f}"
+            f"; objectives differ by {f['objective_difference']:.1e}"
+        )
     for n_ev, milp in stations:
         record = bench_station(n_ev, milp)
         records.append(record)
@@ -488,8 +610,19 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"{s['total']:.3f} s; {f['variables']} variables; "
             f"RSS peak {record['peak_rss_mb']:.0f} MB (+{record['peak_memory_mb']:.0f} MB)"
         )
-    for feeder_name, n_ev in [("ieee33", 50)] if quick else [("ieee33", 500), ("ieee123", 500)]:
-        record = bench_fleet_grid(feeder_name, n_ev)
+    # (feeder, EVs, need scale, aggregate, compare with the per-EV model)
+    fleet_plan = (
+        [("ieee33", 50, 1.0, False, False), ("ieee33", 50, 1.0, True, True)]
+        if quick
+        else [
+            ("ieee33", 500, 1.0, False, False),
+            ("ieee123", 500, 1.0, False, False),
+            ("ieee123", 1000, 0.5, True, True),
+            ("ieee123", 5000, 0.1, True, False),
+        ]
+    )
+    for feeder_name, n_ev, need_scale, aggregate, compare in fleet_plan:
+        record = bench_fleet_grid(feeder_name, n_ev, need_scale, aggregate, compare)
         records.append(record)
         s, f = record["seconds"], record["figures"]
         echo(
@@ -498,9 +631,26 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"AC replay {s['replay']:.2f} s: max gap {f['max_relaxation_gap']:.1e}, max |dV| "
             f"{f['max_dv_pu']:.1e} pu, {f['flagged_periods']} flagged; "
             f"RSS peak {record['peak_rss_mb']:.0f} MB"
+            + (
+                f"; {f['groups']} groups, disaggregation {s['disaggregation']:.2f} s, "
+                f"{f['ev_violations']} EV limit violations"
+                if aggregate
+                else ""
+            )
+            + (
+                f"; per-EV model {s['per_ev_model_total']:.2f} s, objective relative "
+                f"difference {f['objective_relative_difference']:.1e}"
+                if compare
+                else ""
+            )
         )
-    for periods, n_ev in [(24, 0)] if quick else [(96, 0), (96, 500)]:
-        record = bench_unbalanced(periods, n_ev)
+    unbalanced_plan = (
+        [(24, 0, 1.0, False)]
+        if quick
+        else [(96, 0, 1.0, False), (96, 500, 1.0, False), (96, 5000, 0.1, True)]
+    )
+    for periods, n_ev, need_scale, aggregate in unbalanced_plan:
+        record = bench_unbalanced(periods, n_ev, need_scale, aggregate)
         records.append(record)
         s, f = record["seconds"], record["figures"]
         echo(

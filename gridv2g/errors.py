@@ -51,6 +51,12 @@ class InfeasibleError(GridV2GError, RuntimeError):
         self.diagnosis = diagnosis
 
 
+class AggregationError(GridV2GError, ValueError):
+    """A fleet cannot be aggregated exactly (EVs coupled by ports, shared chargers or
+    charge/discharge binaries), or per-EV schedules broke an EV's own limits; the message
+    names the cause and the EVs."""
+
+
 class V2AError(GridV2GError, ValueError):
     """V2A data is inconsistent: an unknown mode, a mode the site kind does not have, a base
     load or price that does not cover the horizon; the message names the item and the rule."""

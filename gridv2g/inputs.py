@@ -266,6 +266,9 @@ class StationData:
     exclusive: bool = False
     v2g: bool = True
     ess_exclusive: bool = False
+    #: scale mode: EVs enter the problem as flexibility groups, per-EV schedules come from an
+    #: exact disaggregation afterwards (:mod:`gridv2g.model.aggregate`)
+    aggregate: bool = False
 
 
 @dataclass

@@ -31,3 +31,13 @@ def test_station_and_fleet_grid_records():
     # of ~2e-5 on a branch losing 1 W: the solver's resolution, reported, not hidden)
     assert fleet["figures"]["max_dv_pu"] < 1e-6
     assert fleet["figures"]["ev_charged_kwh"] > 0
+
+
+def test_aggregate_fleet_grid_record():
+    # the scale mode's record: every EV checked, the per-EV model's objective compared
+    rec = bench_fleet_grid("ieee33", 30, aggregate=True, compare=True)
+    _check(rec)
+    f = rec["figures"]
+    assert f["ev_violations"] == 0
+    assert f["objective_relative_difference"] < 1e-6
+    assert f["groups"] < 30

@@ -175,13 +175,17 @@ def station_block(
     exclusive: bool = False,
     ess: ESSArrays | None = None,
     ess_initial_kwh: cp.Expression | None = None,
+    net_limits: bool = True,
 ) -> StationBlock:
     """Build the block. ``ports``: per station (``inf`` = one per EV, no binaries);
     ``charger_p_max_kw`` per shared charger. The import/export limits are Parameters
     ``params["p_import_max_kw"]`` / ``["p_export_max_kw"]`` (station x period; ``inf`` is
     not allowed in a Parameter, use a large number for "none"). ``ess_initial_kwh``: the
     storage energy at the start as an expression (e.g. a first-stage decision of a two-stage
-    model); default ``soc_initial * e_kwh``.
+    model); default ``soc_initial * e_kwh``. ``net_limits=False`` leaves the import/export
+    limits out of the block (its Parameters still exist): a problem that splits the net
+    import into bounded import and export variables bounds those instead (exact when the buy
+    price is at least the sell price, :class:`~gridv2g.problems.station.StationSchedule`).
 
     Variables exist only where they can be non-zero: charge and energy on the K plugged
     (EV, period) entries, discharge on the plugged entries of V2G EVs. An overnight lot is
@@ -319,8 +323,9 @@ def station_block(
 
     p_import = cp.Parameter((n_stations, T), nonneg=True, name="station-p_import_max")
     p_export = cp.Parameter((n_stations, T), nonneg=True, name="station-p_export_max")
-    cons["station-import"] = [net <= p_import]
-    cons["station-export"] = [-net <= p_export]
+    if net_limits:
+        cons["station-import"] = [net <= p_import]
+        cons["station-export"] = [-net <= p_export]
     if need_port and occupancy is not None:
         limited = np.flatnonzero(np.isfinite(ports))
         held = cp.reshape(A @ occupancy, (n_stations, T), order="C")

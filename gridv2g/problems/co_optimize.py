@@ -35,10 +35,10 @@ from gridv2g.inputs import (
 )
 from gridv2g.model import der as der_block
 from gridv2g.model import objective as obj
-from gridv2g.model.fleet import FleetModel, fleet_block, set_station_limits
+from gridv2g.model.fleet import FleetModel, fleet_block, fleet_groups, set_station_limits
 from gridv2g.model.registry import grid_formulation
 from gridv2g.problems.base import Problem
-from gridv2g.problems.station import StationSchedule
+from gridv2g.problems.station import StationSchedule, aggregated_solve
 from gridv2g.result.grid import build_result
 from gridv2g.solvers import (
     INFEASIBLE,
@@ -73,11 +73,20 @@ class CoOptimization(Problem):
         "ports and exclusiveness (the LP relaxation of a station is often exact enough)"
     )
 
-    def __init__(self, data: GridData, dpp: bool = True, elastic: bool = False):
+    def __init__(
+        self,
+        data: GridData,
+        dpp: bool = True,
+        elastic: bool = False,
+        split: np.ndarray | None = None,
+    ):
         """Build the problem. ``dpp=False`` skips DPP compilation (one-shot solves);
         ``elastic=True`` builds the diagnosis version: voltage and ampacity limits get slacks
-        and the objective is their sum (:meth:`diagnose`)."""
+        and the objective is their sum (:meth:`diagnose`). A fleet with ``aggregate`` enters
+        as flexibility groups (``split``: their refinement key) and each solve ends with the
+        per-EV disaggregation (:mod:`gridv2g.problems.disaggregate`)."""
         t0 = time.perf_counter()
+        self._split = split
         check_grid_data(data)
         self.data = data
         self.dpp = dpp
@@ -198,8 +207,9 @@ class CoOptimization(Problem):
                 f"fleet stations and fleet slots must match by name: stations without a fleet "
                 f"slot on the feeder {missing}; fleet slots without a station {extra}"
             )
-        ev, ess, ports, block = fleet_block(fleet)
-        self.fleet = FleetModel(ev=ev, ess=ess, ports=ports, block=block)
+        groups = fleet_groups(fleet, self._split)
+        ev, ess, ports, block = fleet_block(fleet, groups=groups)
+        self.fleet = FleetModel(ev=ev, ess=ess, ports=ports, block=block, groups=groups)
         pos = data.stations.slots.index.get_indexer(sites)
         return [
             *block.all_constraints(),
@@ -281,6 +291,30 @@ class CoOptimization(Problem):
 
     # ------------------------------------------------------------------ solve hooks
     def run_solver(self, name: str, **options) -> str:
+        """:meth:`run_once`; in scale mode followed by the per-EV disaggregation, splitting
+        groups and solving again while a group's profile has no per-EV schedules."""
+        if self.fleet is None or self.fleet.groups is None or self.elastic:
+            return self.run_once(name, **options)
+        return aggregated_solve(self, lambda: self.run_once(name, **options))
+
+    def rebuild(self, split: np.ndarray) -> None:
+        """Build the problem again with finer flexibility groups (``split``)."""
+        self.__init__(self.data, dpp=self.dpp, split=split)
+
+    def fleet_parts(self):
+        """(fleet data, ev, groups, block) of the fleet in this problem."""
+        f = self.fleet
+        return self.data.fleet, f.ev, f.groups, f.block
+
+    @property
+    def schedule(self):
+        return None if self.fleet is None else self.fleet.schedule
+
+    @schedule.setter
+    def schedule(self, value) -> None:
+        self.fleet.schedule = value
+
+    def run_once(self, name: str, **options) -> str:
         """One timed solve, or, for a formulation that closes against a power flow (the
         unbalanced one), its loop: solve, replay in OpenDSS, correct, re-solve, until the
         replay meets every limit (:meth:`GridFormulation.close`; raises ClosingError if it

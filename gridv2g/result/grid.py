@@ -248,7 +248,7 @@ def build_result(co, solver: str) -> Result:
     if co.fleet is not None:
         f = co.fleet
         _, _, res_ev, res_site, res_ev_summary, _ = solved_tables(
-            data.fleet, f.ev, f.ess, f.ports, f.block
+            data.fleet, f.ev, f.ess, f.ports, f.block, f.schedule
         )
         fleet_tables = {"res_ev": res_ev, "res_ev_summary": res_ev_summary}
         # one station table: the fleet stations' own columns join their slots' rows

@@ -18,6 +18,7 @@ import pandas as pd
 from gridv2g import plots
 from gridv2g.horizon import long_table
 from gridv2g.inputs import StationData
+from gridv2g.model.aggregate import ev_energy
 from gridv2g.model.arrays import station_ev_arrays
 from gridv2g.model.objective import station_money
 from gridv2g.model.station import ESSArrays, EVArrays, assign_ports
@@ -172,13 +173,22 @@ def station_tables(data: StationData, ev: EVArrays, c, d, e, ess=None, port=None
     return res_ev, res_station, res_ev_summary, net
 
 
-def solved_tables(data: StationData, ev: EVArrays, ess: ESSArrays | None, ports, block):
+def solved_tables(
+    data: StationData, ev: EVArrays, ess: ESSArrays | None, ports, block, schedule=None
+):
     """Tables of a solved station block: ``(c, d, res_ev, res_station, res_ev_summary, net)``
     with ``c``, ``d`` (EV x period, kW) cleaned of solver noise and ports numbered. Shared by
-    the station-only problem and the grid co-optimization's fleet."""
-    # clean solver noise below 1 W so that "no power outside windows" reads exactly
-    c = np.where(ev.mask, np.maximum(block.c.value, 0.0), 0.0)
-    d = np.where(ev.mask, np.maximum(block.d.value, 0.0), 0.0)
+    the station-only problem and the grid co-optimization's fleet. ``schedule``: per-EV
+    schedules of the scale mode (with ``c``, ``d`` [kW]; the block's rows are groups then)."""
+    if schedule is not None:
+        c = np.where(ev.mask, schedule.c, 0.0)
+        d = np.where(ev.mask, schedule.d, 0.0)
+        e = ev_energy(ev, c, d, data.horizon.hours)
+    else:
+        # clean solver noise below 1 W so that "no power outside windows" reads exactly
+        c = np.where(ev.mask, np.maximum(block.c.value, 0.0), 0.0)
+        d = np.where(ev.mask, np.maximum(block.d.value, 0.0), 0.0)
+        e = block.e.value
     storage = None
     if ess is not None:
         storage = {
@@ -188,7 +198,7 @@ def solved_tables(data: StationData, ev: EVArrays, ess: ESSArrays | None, ports,
             "e": block.ess_e.value,
         }
     port = assign_ports((c > 1e-6) | (d > 1e-6), ev.station, ports)
-    tables = station_tables(data, ev, c, d, block.e.value, storage, port)
+    tables = station_tables(data, ev, c, d, e, storage, port)
     return (c, d, *tables)
 
 
@@ -222,7 +232,7 @@ def build_station_result(sched, solver: str) -> StationResult:
     """The result of a solved :class:`~gridv2g.problems.station.StationSchedule`."""
     data = sched.data
     c, d, res_ev, res_station, res_ev_summary, net = solved_tables(
-        data, sched.ev, sched.ess, sched.ports, sched.block
+        data, sched.ev, sched.ess, sched.ports, sched.block, sched.schedule
     )
     base = baseline(data)
     status, objective = sched.problem.status, float(sched.problem.value)
@@ -234,6 +244,7 @@ def build_station_result(sched, solver: str) -> StationResult:
         "integer": sched.integer,
         "mip_gap": sched.timings.get("mip_gap"),
         **{k: v for k, v in sched.timings.items() if k.endswith("_s")},
+        **{k: sched.timings[k] for k in ("groups", "aggregation_rounds") if k in sched.timings},
     }
     return StationResult(
         **solved(sched, solver),
