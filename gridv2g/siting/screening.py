@@ -132,8 +132,8 @@ class SitingModel:
             [spec.capacity_kw[c] * level / spec.share_steps for _, c, level in cols], float
         )
         K = sp.csr_matrix((cap, (table.lot, np.arange(n_col))), shape=(J, n_col))
-        O = sp.csr_matrix((np.ones(n_col), (table.lot, np.arange(n_col))), shape=(J, n_col))
-        self.columns = Columns(table=table, B=B, K=K, open_of=O)
+        opens = sp.csr_matrix((np.ones(n_col), (table.lot, np.arange(n_col))), shape=(J, n_col))
+        self.columns = Columns(table=table, B=B, K=K, open_of=opens)
 
         # --- decision: a Parameter (screening) or binaries (the MILP)
         if integer:
@@ -185,14 +185,10 @@ class SitingModel:
         # the linear model is lossless: a lot's extra losses per kW (OpenDSS secant factors)
         self.loss_factor = self._loss_factors()
         self.loss_kw = cp.sum(cp.multiply(self.loss_factor, p_lot_kw), axis=0)
-        self.energy_cost = sb * h * (price @ form.substation_p(grid)) + h * (
-            price @ self.loss_kw
-        )
+        self.energy_cost = sb * h * (price @ form.substation_p(grid)) + h * (price @ self.loss_kw)
         self.v_slack = sum(cp.sum(s) for s in grid.slacks.values())
         objective = (
-            self.energy_cost
-            + PENALTY_V_PER_PU2 * self.v_slack
-            + PENALTY_E_PER_KWH * cp.sum(short)
+            self.energy_cost + PENALTY_V_PER_PU2 * self.v_slack + PENALTY_E_PER_KWH * cp.sum(short)
         )
         constraints = [c for group in cons.values() for c in group] + grid.all_constraints()
         if integer:
@@ -200,7 +196,7 @@ class SitingModel:
             levels = table.level.to_numpy(float)
             for c in CLASSES:
                 has = spec.has_class(c)
-                sel = sp.csr_matrix(O.multiply((table_cls == c)[None, :]))[has]
+                sel = sp.csr_matrix(opens.multiply((table_cls == c)[None, :]))[has]
                 constraints += [
                     sel @ self.w == self.open[has],
                     levels[table_cls == c] @ self.w[np.flatnonzero(table_cls == c)]
@@ -301,8 +297,7 @@ class SitingModel:
         energy = float(self.energy_cost.value)
         return {
             "decision": decision,
-            "cost": float(self.problem.value)
-            + (0.0 if self.integer else stations),
+            "cost": float(self.problem.value) + (0.0 if self.integer else stations),
             "energy_cost": energy,
             "station_cost": stations,
             "v_slack_pu2": v_slack,

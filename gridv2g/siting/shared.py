@@ -294,7 +294,11 @@ def decode(spec: SharedSitingSpec, x: np.ndarray) -> Decision:
         idx = [i for i in chosen if spec.has_class(c)[i]]
         cap = spec.max_steps[idx]
         steps[c] = dict(
-            zip(idx, _largest_remainder(w[idx], spec.share_steps, np.ones(len(idx)), cap))
+            zip(
+                idx,
+                _largest_remainder(w[idx], spec.share_steps, np.ones(len(idx)), cap),
+                strict=True,
+            )
         )
     names = spec.names
     return tuple(

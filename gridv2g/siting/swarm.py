@@ -250,7 +250,7 @@ def site_shared(
     t0 = time.perf_counter()
     with Screening(base, spec, workers) as screening:
         t_pso = time.perf_counter()
-        best, history = run_pso(screening, particles, iterations, seed)
+        swarm_best, history = run_pso(screening, particles, iterations, seed)
         pso_s = time.perf_counter() - t_pso
         table = screening.table()
     feasible = table[table.feasible].sort_values("cost", kind="stable")
@@ -272,6 +272,7 @@ def site_shared(
         "evaluations_solved": len(table),
         "pso_best_screening_cost": float(feasible.cost.iloc[0]),
         "pso_best_decision": str(feasible.decision.iloc[0]),
+        "swarm_final_decision": str(swarm_best),
     }
     if reference:
         ref = milp_reference(base, spec, milp_time_limit_s)
@@ -296,3 +297,95 @@ def site_shared(
 def milp_reference(base, spec: SharedSitingSpec, time_limit_s: float = 600.0) -> dict:
     """The exact reference: the MILP over the same model and decision space (HiGHS)."""
     return SitingModel(base, spec, integer=True).solve_milp("HIGHS", time_limit_s)
+
+
+# ---------------------------------------------------------------------- from a case
+def shared_spec(case) -> SharedSitingSpec:
+    """The :class:`SharedSitingSpec` of a case's ``shared_siting`` section."""
+    s = case.shared_siting
+    if s is None:
+        raise GridV2GError(f"case '{case.name}' has no shared_siting section")
+    lots = pd.DataFrame(
+        {
+            "bus": [x.bus for x in s.lots],
+            "phases": [x.phases for x in s.lots],
+            "lot": [x.lot for x in s.lots],
+            "max_share": [x.max_share for x in s.lots],
+        },
+        index=pd.Index([x.name for x in s.lots], name="lot"),
+    )
+    if lots.index.duplicated().any():
+        raise GridV2GError(f"case '{case.name}': duplicate lot names")
+    extra = {"ev_counts": dict(s.ev_counts)} if s.ev_counts else {}
+    return SharedSitingSpec(
+        lots=lots,
+        capacity_kw=dict(s.capacity_kw),
+        k_min=s.k_min,
+        k_max=s.k_max,
+        share_steps=s.share_steps,
+        cost_per_station_day=s.cost_per_station_day,
+        seed=s.fleet_seed,
+        day=str(case.horizon.start),
+        step_min=case.horizon.minutes,
+        **extra,
+    )
+
+
+def base_data(case):
+    """The case's grid data without stations or fleet (the siting adds them)."""
+    from gridv2g.case import grid_data
+
+    if case.stations or case.fleet is not None:
+        raise GridV2GError(
+            f"case '{case.name}': shared siting places its own stations and fleet; remove "
+            "stations and fleet from the case"
+        )
+    data = grid_data(case)
+    unknown = sorted(set(case.shared_siting.lots_buses()) - set(data.feeder.bus.index))
+    if unknown:
+        raise GridV2GError(f"case '{case.name}': siting lots at unknown buses {unknown}")
+    return data
+
+
+def site_shared_case(case, workers: int | None = None, reference: bool | None = None):
+    """Run a case's ``shared_siting`` section (``gridv2g site``)."""
+    s = case.shared_siting
+    spec = shared_spec(case)
+    return site_shared(
+        base_data(case),
+        spec,
+        particles=s.particles,
+        iterations=s.iterations,
+        seed=s.seed,
+        workers=s.workers if workers is None else workers,
+        verify_best=s.verify,
+        reference=s.reference if reference is None else reference,
+        milp_time_limit_s=s.milp_time_limit_s,
+        solver=case.solver.name,
+    )
+
+
+def all_decisions(spec: SharedSitingSpec) -> list[Decision]:
+    """Every decision of the space (brute force; small instances only)."""
+    import itertools
+
+    def compositions(total: int, caps: list[int]):
+        if not caps:
+            if total == 0:
+                yield ()
+            return
+        for first in range(1, min(caps[0], total) + 1):
+            for rest in compositions(total - first, caps[1:]):
+                yield (first, *rest)
+
+    names, out = spec.names, []
+    fast, slow = spec.has_class("fast"), spec.has_class("slow")
+    for k in range(spec.k_min, spec.k_max + 1):
+        for subset in itertools.combinations(range(len(names)), k):
+            f_idx = [i for i in subset if fast[i]]
+            s_idx = [i for i in subset if slow[i]]
+            for f in compositions(spec.share_steps, [int(spec.max_steps[i]) for i in f_idx]):
+                for s in compositions(spec.share_steps, [int(spec.max_steps[i]) for i in s_idx]):
+                    fs, ss = dict(zip(f_idx, f, strict=True)), dict(zip(s_idx, s, strict=True))
+                    out.append(tuple((names[i], fs.get(i, 0), ss.get(i, 0)) for i in subset))
+    return out
