@@ -114,7 +114,7 @@ def test_screening_cache_and_brute_force_milp_pso():
         assert brute["feasible"]
         # the swarm, on a fresh cache
         screening.cache.clear()
-        _best, history = run_pso(screening, particles=8, iterations=6, seed=0)
+        _, history = run_pso(screening, particles=8, iterations=6, seed=0)
     swarm_cost = min(r["cost"] for r in screening.cache.values())
     assert history.is_monotonic_decreasing
     milp = SitingModel(base, spec, integer=True).solve_milp("HIGHS", 60)

@@ -151,7 +151,7 @@ class SharedSitingSpec:
                 n = self.count(r, steps)
                 part = pools[pools.ev_type == r].iloc[:n].copy()
                 part["station"] = lot
-                part["ev_id"] = [f"{lot}-{k}" for k in part.ev_id]
+                part["ev_id"] = [f"{lot}-{r}-{k}" for k in part.ev_id]
                 parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
