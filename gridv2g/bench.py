@@ -443,6 +443,41 @@ def bench_fleet_grid(
     }
 
 
+def bench_siting_shared(workers=(1, 2), reference: bool = True) -> dict:
+    """Seed 004's siting (``cases/ieee123_gao2019_siting.yaml``): the PSO's wall time on 1
+    and 2 screening workers (the same seed, so the same decisions), the speed-up, the best
+    screening cost, its gap to the MILP reference and the chosen plan's OpenDSS voltages."""
+    from gridv2g.api import load_case
+    from gridv2g.siting.swarm import site_shared_case
+
+    case = load_case(
+        Path(__file__).resolve().parent.parent / "cases" / "ieee123_gao2019_siting.yaml"
+    )
+    runs = {}
+    for n in workers:
+        runs[n] = site_shared_case(case, workers=n, reference=reference and n == max(workers))
+    last = runs[max(workers)]
+    f = last.figures
+    v = last.verified[last.verified.decision == last.best_decision].iloc[0]
+    seconds = {f"pso_{n}_workers": r.figures["pso_s"] for n, r in runs.items()}
+    return {
+        "name": "siting_gao2019_ieee123",
+        "seconds": {**seconds, "verify": f["verify_s"], "milp": f.get("milp_s")},
+        "ratios": {"speedup_1_to_2": runs[min(workers)].figures["pso_s"] / f["pso_s"]},
+        "figures": {
+            "solved": f["evaluations_solved"],
+            "asked": f["evaluations_asked"],
+            "pso_cost": f["pso_best_screening_cost"],
+            "milp_cost": f.get("milp_cost"),
+            "gap_to_milp": f.get("gap_to_milp"),
+            "chosen": last.best[["bus", "phases", "capacity_ratio"]].to_dict("index"),
+            "vmin_pu": float(v.vmin_pu),
+            "vmax_pu": float(v.vmax_pu),
+            "voltage_violations": int(v.voltage_violations),
+        },
+    }
+
+
 def bench_siting(n_ev: int = 30) -> dict:
     """Siting the :func:`fleet_grid_case` lot of ``n_ev`` EVs on IEEE 33 over 4 buses x 4
     converter sizes (PSO, 6 particles x 8 iterations): seconds, distinct sub-problems solved,
@@ -671,6 +706,16 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
         f"{f['combinations']} choices solved ({record['seconds']['per_subproblem']:.2f} s each); "
         f"found the enumerated optimum: {f['found_optimum']}"
     )
+    if not quick:
+        record = bench_siting_shared()
+        records.append(record)
+        s, f = record["seconds"], record["figures"]
+        echo(
+            f"{record['name']:>26s}: PSO {s['pso_1_workers']:.1f} s on 1 worker, "
+            f"{s['pso_2_workers']:.1f} s on 2 (x{record['ratios']['speedup_1_to_2']:.2f}); "
+            f"{f['solved']} of {f['asked']} decisions solved; gap to the MILP "
+            f"{100 * f['gap_to_milp']:.3f} %; OpenDSS {f['vmin_pu']:.4f}-{f['vmax_pu']:.4f} pu"
+        )
     record = bench_mpc(50 if quick else 500)
     records.append(record)
     s = record["seconds"]

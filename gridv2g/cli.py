@@ -264,18 +264,34 @@ def site(
     lift_limits: Annotated[
         bool, typer.Option(help="accept sizes beyond the load-time limits (periods, EVs, ...)")
     ] = False,
+    workers: Annotated[
+        int | None, typer.Option(help="shared siting: screening workers (default: the case's)")
+    ] = None,
+    reference: Annotated[
+        bool | None,
+        typer.Option(help="shared siting: also solve the exact MILP (default: the case's)"),
+    ] = None,
 ) -> None:
-    """Site and size the fleet's stations: PSO (or enumeration) over the co-optimization."""
+    """Site and size stations: PSO (or enumeration) over the co-optimization; with a
+    shared_siting section, seed 004's siting with one shared fleet."""
     import gridv2g as g
     from gridv2g.siting import site_case
 
     try:
         loaded = g.load_case(case, allow_outside=allow_outside_paths, lift_limits=lift_limits)
-        result = site_case(loaded, solver=solver)
+        if loaded.shared_siting is not None:
+            from gridv2g.siting.swarm import site_shared_case
+
+            shared = site_shared_case(loaded, workers=workers, reference=reference)
+        else:
+            result = site_case(loaded, solver=solver)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
     folder = Path(out) if out else output_folder("out", f"{loaded.name}_siting")
+    if loaded.shared_siting is not None:
+        _write_shared(loaded.name, shared, folder)
+        return
     folder.mkdir(parents=True, exist_ok=True)
     result.best.to_csv(folder / "best.csv")
     result.evaluations.to_csv(folder / "evaluations.csv", index=False)
@@ -288,6 +304,40 @@ def site(
         f"  total {c['total']:.6g} = operating {c['operating']:.6g} + investment "
         f"{c['investment']:.6g}; {len(result.evaluations)} distinct decisions solved"
     )
+    typer.echo(f"  written to {folder}")
+
+
+def _write_shared(name: str, result, folder: Path) -> None:
+    """Write and print a shared-fleet siting result."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    result.best.to_csv(folder / "best.csv")
+    result.screening.to_csv(folder / "screening.csv", index=False)
+    result.verified.to_csv(folder / "verified.csv", index=False)
+    result.history.to_csv(folder / "history.csv")
+    (folder / "figures.json").write_text(json.dumps(result.figures, indent=2, default=str))
+    f = result.figures
+    typer.echo(f"== {name}: shared-fleet siting (PSO, {f['workers']} workers)")
+    cols = ["bus", "phases", "lot", "I", "II", "III", "IV", "capacity_kw", "capacity_ratio"]
+    typer.echo(result.best[cols].to_string(float_format=lambda x: f"{x:.3g}"))
+    typer.echo(
+        f"  PSO {f['pso_s']:.1f} s: {f['evaluations_solved']} distinct decisions screened of "
+        f"{f['evaluations_asked']} asked; best screening cost {f['pso_best_screening_cost']:.2f}"
+    )
+    v = result.verified[result.verified.decision == result.best_decision].iloc[0]
+    if v.feasible:
+        typer.echo(
+            f"  full evaluation (OpenDSS-closed): cost {v.cost:.2f}, losses "
+            f"{v.losses_kwh:.1f} kWh, phase voltages {v.vmin_pu:.4f}-{v.vmax_pu:.4f} pu, "
+            f"{v.voltage_violations} violations ({f['verify_s']:.1f} s for "
+            f"{len(result.verified)})"
+        )
+    if "milp_cost" in f:
+        typer.echo(
+            f"  MILP reference {f['milp_cost']:.2f} (bound {f['milp_bound']:.2f}, "
+            f"{f['milp_s']:.1f} s): PSO gap {100 * f['gap_to_milp']:.3f} %"
+        )
     typer.echo(f"  written to {folder}")
 
 

@@ -310,6 +310,49 @@ class SitingCaseSpec(_Model):
     seed: int = Field(0, ge=0, description="PSO random seed")
 
 
+class SitingLotSpec(_Model):
+    """A candidate parking lot of shared-fleet siting."""
+
+    name: str = Field(description="lot (station) name")
+    bus: str = Field(description="feeder bus")
+    phases: str | None = Field(None, description="OpenDSS phase string, e.g. '2' (default all)")
+    lot: Literal["office", "home", "complex"] = Field(
+        description="parking type: office (fast chargers), home (slow), complex (both)"
+    )
+    max_share: float = Field(
+        0.5, gt=0, le=1, description="largest share of a charger class the lot holds (eq. 43)"
+    )
+
+
+class SharedSitingCaseSpec(_Model):
+    """Seed 004's siting: 5-8 stations among candidate lots sharing one fleet by capacity
+    (eq. 44 per charger class), PSO screening, OpenDSS-closed evaluation of the best
+    (``gridv2g site``; :mod:`gridv2g.siting.swarm`)."""
+
+    lots: list[SitingLotSpec] = Field(min_length=1, description="candidate lots")
+    k_min: int = Field(5, ge=1, description="fewest stations to open (eq. 49)")
+    k_max: int = Field(8, ge=1, description="most stations to open (eq. 49)")
+    share_steps: int = Field(30, ge=1, le=1000, description="shares in steps of 1/share_steps")
+    capacity_kw: dict[Literal["fast", "slow"], float] = Field(
+        description="total station capacity per charger class [kW]"
+    )
+    ev_counts: dict[str, int] | None = Field(
+        None, description="EVs per type (default Table 1 of seed 004: 60/60/150/150)"
+    )
+    fleet_seed: int = Field(4, ge=0, description="seed of the fleet sampler")
+    cost_per_station_day: float = Field(0.0, ge=0, description="cost of an open station [money]")
+    particles: int = Field(16, ge=1, le=1000, description="PSO swarm size")
+    iterations: int = Field(12, ge=0, le=10000, description="PSO generations after the first")
+    seed: int = Field(0, ge=0, description="PSO random seed")
+    workers: int = Field(2, ge=1, le=256, description="screening worker processes")
+    verify: int = Field(3, ge=1, le=100, description="best screened decisions evaluated in full")
+    reference: bool = Field(False, description="also solve the exact MILP and report the gap")
+    milp_time_limit_s: float = Field(600.0, gt=0, description="MILP time limit [s]")
+
+    def lots_buses(self) -> list[str]:
+        return [x.bus for x in self.lots]
+
+
 class Case(_CaseBase):
     """A gridv2g case (see the module docstring)."""
 
@@ -331,6 +374,9 @@ class Case(_CaseBase):
     fleet: FleetSpec | None = Field(None, description="EVs at the fleet slots, co-optimized")
     siting: SitingCaseSpec | None = Field(
         None, description="station siting and sizing for `gridv2g site` (needs a fleet)"
+    )
+    shared_siting: SharedSitingCaseSpec | None = Field(
+        None, description="seed 004's siting with one shared fleet (`gridv2g site`)"
     )
     options: OptionsSpec = Field(default_factory=OptionsSpec, description="limits, switches")
     objective: ObjectiveSpec = Field(
