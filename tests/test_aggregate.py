@@ -168,3 +168,55 @@ def test_site_limit_forms_agree():
         ).limits_on
         == "net"
     )
+
+
+def _case(tmp_path, base, edit):
+    """A shipped case (these name no data files) edited and loaded from ``tmp_path``."""
+    from pathlib import Path
+
+    import yaml
+
+    from gridv2g.case import load_case
+
+    cases = Path(__file__).resolve().parent.parent / "cases"
+    raw = yaml.safe_load((cases / base).read_text())
+    edit(raw)
+    path = tmp_path / base
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return load_case(path)
+
+
+def test_case_files_switch_the_scale_mode_on(tmp_path):
+    """`options.aggregate: true` in a station case and `fleet.options.aggregate: true` in a
+    grid case give the per-EV model's optimum with fewer groups than EVs (each EV's own limits
+    are checked by the disaggregation itself, tests above)."""
+    import gridv2g as g
+
+    for base, where in (
+        ("lot20_seed001_v2g.yaml", ("options",)),
+        ("ieee33_ev.yaml", ("fleet", "options")),
+    ):
+
+        def edit(raw, on, where=where):
+            node = raw
+            for key in where:
+                node = node.setdefault(key, {})
+            node["aggregate"] = on
+
+        per_ev = g.solve(_case(tmp_path, base, lambda r: edit(r, False)))
+        scaled = g.solve(_case(tmp_path, base, lambda r: edit(r, True)))
+        assert scaled.summary["objective"] == pytest.approx(per_ev.summary["objective"], rel=1e-6)
+        assert scaled.problem.timings["groups"] < len(scaled.res_ev_summary)
+
+
+def test_scale_mode_is_refused_where_it_does_not_apply(tmp_path):
+    from gridv2g.case import CaseError
+    from gridv2g.case.build import stochastic_data
+
+    case = _case(
+        tmp_path,
+        "station_stochastic_seed000.yaml",
+        lambda r: r.setdefault("options", {}).update(aggregate=True),
+    )
+    with pytest.raises(CaseError, match=r"aggregate .* stochastic"):
+        stochastic_data(case)

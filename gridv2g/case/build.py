@@ -234,6 +234,11 @@ def _station_names(case) -> list[str]:
 
 def station_data(case: StationCase):
     """Turn a validated StationCase into :class:`~gridv2g.problems.station.StationData`."""
+    if case.options.aggregate and getattr(case, "mpc", None) is not None:
+        raise CaseError(
+            f"case '{case.name}': options.aggregate (scale mode) is not available with mpc; "
+            "drop one of them"
+        )
     horizon = horizon_of(case)
     names = _station_names(case)
     sessions = sessions_of(case, horizon, names)
@@ -251,6 +256,7 @@ def station_data(case: StationCase):
         exclusive=opt.exclusive,
         v2g=opt.v2g,
         ess_exclusive=opt.ess_exclusive,
+        aggregate=opt.aggregate,
     )
 
 
@@ -302,6 +308,11 @@ def station_spec_and_prices(case, horizon):
 
 def stochastic_data(case: StochasticCase):
     """Turn a StochasticCase into :class:`~gridv2g.problems.stochastic.StochasticData`."""
+    if case.options.aggregate:
+        raise CaseError(
+            f"case '{case.name}': options.aggregate (scale mode) is not available in a "
+            "stochastic case"
+        )
     horizon = horizon_of(case)
     stations, prices = station_spec_and_prices(case, horizon)
     if stations.ess is None:

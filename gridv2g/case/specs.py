@@ -470,6 +470,11 @@ class StationOptionsSpec(_Model):
     exclusive: bool = Field(False, description="charge/discharge exclusiveness (MILP)")
     v2g: bool = Field(True, description="allow discharge where the session allows it")
     ess_exclusive: bool = Field(False, description="storage charge/discharge exclusive")
+    aggregate: bool = Field(
+        False,
+        description="scale mode: EVs solved as flexibility groups, then disaggregated exactly "
+        "per EV (no ports, shared chargers or exclusiveness; not with mpc or scenarios)",
+    )
 
 
 class FleetSpec(_Model):
