@@ -47,6 +47,7 @@ from gridv2g.inputs import load_profile_values
 from gridv2g.model.arrays import ev_arrays
 from gridv2g.model.registry import grid_formulation
 from gridv2g.siting.shared import CLASSES, Decision, SharedSitingSpec
+from gridv2g.solvers import silence_highs_banner
 
 #: price of a voltage-limit slack [money per pu^2 and period] and of undelivered EV energy
 #: [money per kWh]: far above any energy price, so slack appears only where no plan avoids it
@@ -270,6 +271,8 @@ class SitingModel:
 
     def _solve(self, solver: str, **options) -> None:
         t0 = time.perf_counter()
+        if solver == "HIGHS":
+            silence_highs_banner()  # HiGHS's banner would land in the CLI's output
         try:
             self.problem.solve(solver=solver, warm_start=False, **options)
         except cp.error.SolverError as exc:
