@@ -119,29 +119,39 @@ def masked_binary(mask: np.ndarray, name: str) -> cp.Expression:
 PARTIAL_SUM_BLOCK = 64
 
 
-def _station_sum(A: sp.csr_matrix, x: cp.Expression, cons: dict) -> cp.Expression:
-    """``A @ x`` (station-period sums of per-entry powers), through partial sums of at most
-    :data:`PARTIAL_SUM_BLOCK` entries when a row is longer (auxiliary variables tied by
-    equalities in ``cons["station-partial_sums"]``)."""
+def partial_sums(
+    A: sp.csr_matrix, x: cp.Expression, block: int | None = PARTIAL_SUM_BLOCK, name: str = "station"
+) -> tuple[cp.Expression, list]:
+    """``A @ x`` (sums of per-entry powers: rows of A pick entries of ``x``, a vector or a
+    matrix whose rows are the entries), through partial sums of at most ``block`` entries when
+    a row is longer; returns the expression and the equalities that tie the auxiliary partial
+    sums (none when no row is longer, or ``block`` is None)."""
     A = A.tocsr()
     counts = np.diff(A.indptr)
-    if not len(counts) or counts.max() <= PARTIAL_SUM_BLOCK:
-        return A @ x
-    # entry j of row r goes to block (r, position // PARTIAL_SUM_BLOCK)
+    if block is None or not len(counts) or counts.max() <= block:
+        return A @ x, []
+    # entry j of row r goes to block (r, position // block)
     row_of = np.repeat(np.arange(A.shape[0]), counts)
     pos = np.arange(A.nnz) - A.indptr[row_of]
-    blocks = (counts + PARTIAL_SUM_BLOCK - 1) // PARTIAL_SUM_BLOCK
+    blocks = (counts + block - 1) // block
     first_block = np.concatenate([[0], np.cumsum(blocks)[:-1]])
-    block_of = first_block[row_of] + pos // PARTIAL_SUM_BLOCK
+    block_of = first_block[row_of] + pos // block
     nblocks = int(blocks.sum())
     B = sp.csr_matrix((A.data, (block_of, A.indices)), shape=(nblocks, A.shape[1]))
     S = sp.csr_matrix(
         (np.ones(nblocks), (np.repeat(np.arange(A.shape[0]), blocks), np.arange(nblocks))),
         shape=(A.shape[0], nblocks),
     )
-    z = cp.Variable(nblocks, name="station-partial_sum")
-    cons["station-partial_sums"] = [z == B @ x]
-    return S @ z
+    z = cp.Variable((nblocks, *x.shape[1:]), name=f"{name}-partial_sum")
+    return S @ z, [z == B @ x]
+
+
+def _station_sum(A: sp.csr_matrix, x: cp.Expression, cons: dict) -> cp.Expression:
+    """``A @ x`` through :func:`partial_sums` (ties in ``cons["station-partial_sums"]``)."""
+    expr, ties = partial_sums(A, x)
+    if ties:
+        cons["station-partial_sums"] = ties
+    return expr
 
 
 def _latest_before(rows: np.ndarray, cols: np.ndarray, n: int, bounds: np.ndarray) -> np.ndarray:
