@@ -14,12 +14,17 @@ from gridv2g.profiles import Horizon
 CASES = Path(__file__).resolve().parent.parent / "cases"
 
 
-def case_with(tmp_path, edit) -> Path:
-    raw = yaml.safe_load((CASES / "ieee33_der.yaml").read_text())
+def edited(tmp_path, base: str, edit, name: str = "case.yaml") -> Path:
+    """The shipped case ``base`` after ``edit(raw)``, written to ``tmp_path / name``."""
+    raw = yaml.safe_load((CASES / base).read_text())
     edit(raw)
-    path = tmp_path / "case.yaml"
+    path = tmp_path / name
     path.write_text(yaml.safe_dump(raw, sort_keys=False))
     return path
+
+
+def case_with(tmp_path, edit) -> Path:
+    return edited(tmp_path, "ieee33_der.yaml", edit)
 
 
 @pytest.mark.parametrize("value", ["2024-02-30", "garbage", "9999-12-31", "now", "today"])
@@ -69,11 +74,7 @@ def test_voltage_limits_in_order(tmp_path):
 
 
 def station_case(tmp_path, edit) -> Path:
-    raw = yaml.safe_load((CASES / "lot20_seed001.yaml").read_text())
-    edit(raw)
-    path = tmp_path / "station.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    return edited(tmp_path, "lot20_seed001.yaml", edit, "station.yaml")
 
 
 def test_sizes_are_bounded_unless_lifted(tmp_path):
@@ -123,11 +124,7 @@ def test_sampler_options_of_the_wrong_type_are_a_typed_error(tmp_path):
 
 
 def stochastic_case(tmp_path, edit) -> Path:
-    raw = yaml.safe_load((CASES / "station_stochastic_seed000.yaml").read_text())
-    edit(raw)
-    path = tmp_path / "stochastic.yaml"
-    path.write_text(yaml.safe_dump(raw, sort_keys=False))
-    return path
+    return edited(tmp_path, "station_stochastic_seed000.yaml", edit, "stochastic.yaml")
 
 
 @pytest.mark.parametrize("value", ["2024-02-30", "garbage", "9999-12-31", "now", "today"])
