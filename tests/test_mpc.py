@@ -95,3 +95,14 @@ def test_run_command_on_an_mpc_case(tmp_path):
     assert result.exit_code == 0, result.output
     assert "cost_vs_perfect_foresight_percent" in result.output
     assert (out / "station_power.png").is_file() and (out / "res_ev.parquet").is_file()
+
+
+def test_partial_station_sums_give_the_same_control(lot, monkeypatch):
+    """The partial-sum form of the station rows (blocks of 4 EVs here) is exact: the same
+    rolling-horizon cost as one row per station and period."""
+    data, cmp = lot
+    monkeypatch.setattr(RollingHorizon, "partial_sum_block", 4)
+    mpc = RollingHorizon(data)
+    assert any(v.name() == "mpc-partial_sum" for v in mpc.problem.variables())
+    blocked = mpc.run(progress=False)
+    assert blocked.summary["cost"] == pytest.approx(cmp.table.cost["mpc"], rel=1e-6)
