@@ -652,7 +652,7 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
         else [
             ("ieee33", 500, 1.0, False, False),
             ("ieee123", 500, 1.0, False, False),
-            ("ieee123", 1000, 0.5, True, True),
+            ("ieee123", 1000, 0.1, True, True),
             ("ieee123", 5000, 0.1, True, False),
         ]
     )
