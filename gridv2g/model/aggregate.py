@@ -21,8 +21,9 @@ may charge 20 kW, which neither can share. Hence the scale mode never trusts a g
 :func:`gridv2g.problems.disaggregate.disaggregate` looks, group by group, for per-EV schedules
 that sum to it and meet every member's limits and target. When all groups succeed, the per-EV
 schedules are feasible for the per-EV model and have the relaxation's optimal value, so they
-are optimal for the per-EV model (certified exact). A group that fails is split
-(:func:`refine`) and the problem solved again; single EVs are exact, so the loop ends.
+are optimal for the per-EV model (certified exact). A group that fails is split into its
+single EVs (:func:`refine`) and the problem solved again; single EVs are exact, so every
+round turns at least one group into EVs that never fail again, and the loop ends.
 
 Units: kW, kWh, hours (no per-unit here).
 """
@@ -122,15 +123,22 @@ def flexibility_groups(ev: EVArrays, split: np.ndarray | None = None) -> Flexibi
     return FlexibilityGroups(label=label, arrays=arrays, split=split)
 
 
-def refine(groups: FlexibilityGroups, failed, ev: EVArrays, parts: int = 4) -> np.ndarray:
+def refine(groups: FlexibilityGroups, failed, ev: EVArrays, parts: int | None = None) -> np.ndarray:
     """A finer ``split`` key: the members of each ``failed`` group cut into ``parts`` runs of
-    similar arrival energy (the EVs that reach their energy bounds at similar times)."""
+    similar arrival energy, or (``parts=None``, the default) into single EVs.
+
+    Single EVs are the default because they end the repair: a one-EV group is the EV's own
+    model, so its profile always disaggregates, and a failed group never fails again. Cutting
+    into a few parts keeps the problem smaller but may fail again: from a simplex vertex
+    (HiGHS) the 500-EV bench lot took 8 rounds of 4-part cuts (96 -> 490 groups, 80 s) against
+    2 rounds with single EVs."""
     split = groups.split.copy()
     fresh = int(split.max(initial=0)) + 1
     for g in failed:
         members = groups.members(g)
         order = members[np.argsort(ev.e_arrival_kwh[members], kind="stable")]
-        for chunk in np.array_split(order, min(parts, len(order))):
+        k = len(order) if parts is None else min(parts, len(order))
+        for chunk in np.array_split(order, k):
             split[chunk] = fresh
             fresh += 1
     return split

@@ -46,6 +46,7 @@ from gridv2g.solvers import (
     MISOCP_SOLVERS,
     describe,
     describe_station,
+    interior_options,
     solve_once,
 )
 
@@ -295,6 +296,7 @@ class CoOptimization(Problem):
         groups and solving again while a group's profile has no per-EV schedules."""
         if self.fleet is None or self.fleet.groups is None or self.elastic:
             return self.run_once(name, **options)
+        options = interior_options(name, options)
         return aggregated_solve(self, lambda: self.run_once(name, **options))
 
     def rebuild(self, split: np.ndarray) -> None:

@@ -13,14 +13,16 @@ For each group :math:`g` (:mod:`gridv2g.model.aggregate`) with profiles :math:`C
     \min(e^{min}_n, e^{arr}_n) \le e_{n,t} \le \max(e^{max}_n, e^{arr}_n), \quad
     e_{n,d} + s_n \ge e^{target}_n, \quad \textstyle\sum_n s_n \le S + \epsilon
 
-(:math:`s = 0` with hard targets). Any feasible point will do, so a vertex of the group LP is
-as good as an interior point: the method does not depend on which optimum the first step
-returned. It is solved by HiGHS (``scipy.optimize.linprog``), groups in parallel over a
-process pool. An infeasible group LP means the group profile is not a sum of its members'
-schedules (the group model is a relaxation): the group is reported in ``failed`` and the
-caller splits and re-solves (:func:`gridv2g.model.aggregate.refine`); schedules are only ever
-returned for groups whose LP was solved, and :func:`~gridv2g.model.aggregate.ev_violations`
-checks them again against every EV's own limits.
+(:math:`s = 0` with hard targets). Any feasible point of this LP will do (a vertex of it as
+well). Whether one exists depends on the group profile, hence on which optimum the first step
+returned: a vertex of the group model often has none, an interior point usually has one
+(:func:`gridv2g.solvers.interior_options`); either way the result is checked. It is solved by
+HiGHS (``scipy.optimize.linprog``), groups in parallel over a process pool. An infeasible
+group LP means the group profile is not a sum of its members' schedules (the group model is a
+relaxation): the group is reported in ``failed`` and the caller splits it into single EVs and
+re-solves (:func:`gridv2g.model.aggregate.refine`); schedules are only ever returned for groups
+whose LP was solved, and :func:`~gridv2g.model.aggregate.ev_violations` checks them again
+against every EV's own limits.
 """
 
 from __future__ import annotations

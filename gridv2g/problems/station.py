@@ -50,7 +50,7 @@ from gridv2g.result.station import (
     station_tables,
     uncontrolled,
 )
-from gridv2g.solvers import describe_station, solve_once
+from gridv2g.solvers import describe_station, interior_options, solve_once
 
 __all__ = [
     "NO_LIMIT_KW",
@@ -74,8 +74,9 @@ __all__ = [
 
 def aggregated_solve(problem, solve_once_) -> str:
     """Solve ``problem`` in scale mode: ``solve_once_()`` (returns the status), disaggregate
-    the groups, split those that fail (:func:`~gridv2g.model.aggregate.refine`) and rebuild
-    and solve again, until every group has per-EV schedules (single EVs always do). Sets
+    the groups, split those that fail into single EVs (:func:`~gridv2g.model.aggregate.refine`)
+    and rebuild and solve again, until every group has per-EV schedules (single EVs always
+    do, so each round ends at least one group's failures for good). Sets
     ``problem.schedule`` and the timings ``disaggregation_s``, ``aggregation_rounds``,
     ``groups``; ``total_s`` covers every round."""
     t0 = time.perf_counter()
@@ -198,9 +199,11 @@ class StationSchedule(Problem):
     def run_solver(self, name: str, **options) -> str:
         """The timed solve; in scale mode followed by the disaggregation, and while a group's
         profile has no per-EV schedules, that group split and the problem solved again
-        (:mod:`gridv2g.model.aggregate`)."""
+        (:mod:`gridv2g.model.aggregate`); HiGHS runs its interior point there
+        (:func:`~gridv2g.solvers.interior_options`)."""
         if self.groups is None:
             return super().run_solver(name, **options)
+        options = interior_options(name, options)
         return aggregated_solve(
             self, lambda: super(StationSchedule, self).run_solver(name, **options)
         )
