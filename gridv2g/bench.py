@@ -10,7 +10,9 @@ process, as a user gets it, :func:`gridv2g.validation.use_numba` choosing pandap
 path when it pays; ``replay_again``: the same call repeated; ``replay_numba_warm``: numba
 forced, kernels already compiled) and the peak memory of the
 build and solve (the process's resident memory, solvers included, :class:`PeakRSS`): the peak
-and its rise during the run. Speed lives here, not in tests.
+and its rise during the run. The sizes sweep (:func:`bench_sizes`) solves one case at several
+sizes by ``CoOptimization.resize`` on one compiled problem against a rebuild per size. Speed
+lives here, not in tests.
 """
 
 from __future__ import annotations
@@ -556,6 +558,120 @@ def bench_mpc(n_ev: int, rebuild_steps: int = 3) -> dict:
     }
 
 
+def sized_case(data: GridData, factor: float) -> GridData:
+    """``data`` with every size times ``factor``, built directly (no ``resize``): DER and
+    slot ratings [kVA], the slots' +-rating bounds and the fleet sites' import and export
+    limits [kW]."""
+    from gridv2g.problems.co_optimize import StationSlotData
+
+    der = data.der
+    if der is not None:
+        units = der.units.assign(s_kva=der.units.s_kva.astype(float) * factor)
+        der = dataclasses.replace(der, units=units)
+    st = data.stations
+    if st is not None:
+        slots = st.slots.assign(s_kva=st.slots.s_kva.astype(float) * factor)
+        st = StationSlotData(
+            slots=slots,
+            p_kw=st.p_kw,
+            p_min_kw=None if st.p_min_kw is None else st.p_min_kw * factor,
+            p_max_kw=None if st.p_max_kw is None else st.p_max_kw * factor,
+        )
+    fleet = data.fleet
+    if fleet is not None:
+        spec = fleet.stations
+        spec = dataclasses.replace(
+            spec,
+            p_import_max_kw=spec.p_import_max_kw * factor,
+            p_export_max_kw=spec.p_export_max_kw * factor,
+        )
+        fleet = dataclasses.replace(fleet, stations=spec)
+    return dataclasses.replace(data, der=der, stations=st, fleet=fleet)
+
+
+#: size factors of the sizes sweep (of the case's DER, slot and site-limit sizes)
+SIZE_FACTORS = (1.0, 0.6, 0.8, 1.2, 1.4)
+
+
+def bench_sizes(
+    feeder_name: str = "ieee33", periods: int = 96, n_ev: int = 0, factors=SIZE_FACTORS
+) -> dict:
+    """The sizes sweep: one case solved at each of ``factors`` x its sizes (DER ratings; with
+    ``n_ev`` > 0 the :func:`fleet_grid_case` lot's converter and site limits too), once by
+    ``CoOptimization.resize`` on one DPP problem (built and compiled at the first factor,
+    then resized and re-solved: no rebuild, no recompile) and once by a fresh build and
+    one-shot solve (``dpp=False``, the fastest one-shot path) per size of
+    :func:`sized_case`. ``resize_sweep`` includes the DPP build and first (compiling) solve;
+    ``resize_per_size`` is the mean over the other factors; ``max_objective_difference``:
+    the largest relative difference between the two paths' objectives."""
+    if n_ev and periods != 96:
+        raise ValueError("the fleet case runs 96 periods")
+    base = fleet_grid_case(feeder_name, n_ev) if n_ev else grid_case(feeder_name, periods)
+    cases = [sized_case(base, f) for f in factors]
+
+    with PeakRSS() as mem:
+        t0 = time.perf_counter()
+        co = CoOptimization(cases[0], dpp=True)
+        build = time.perf_counter() - t0
+        objectives = [co.solve().objective]
+        first = time.perf_counter() - t0 - build
+        program = co.problem._cache.param_prog
+        resize, solver = [], []
+        for data in cases[1:]:
+            t1 = time.perf_counter()
+            co.resize(
+                der_s_kva=data.der.units.s_kva if data.der is not None else None,
+                station_s_kva=data.stations.slots.s_kva if data.stations is not None else None,
+                import_limit_kw=_first_row(data.fleet, "p_import_max_kw"),
+                export_limit_kw=_first_row(data.fleet, "p_export_max_kw"),
+            )
+            objectives.append(co.solve().objective)
+            resize.append(time.perf_counter() - t1)
+            solver.append(co.timings["solve_s"])
+        recompiled = co.problem._cache.param_prog is not program
+        resize_sweep = time.perf_counter() - t0
+
+        rebuild, fresh = [], []
+        for data in cases:
+            t1 = time.perf_counter()
+            fresh.append(CoOptimization(data, dpp=False).solve().objective)
+            rebuild.append(time.perf_counter() - t1)
+    diff = max(abs(a - b) / max(abs(b), 1e-9) for a, b in zip(objectives, fresh, strict=True))
+    resize_mean, rebuild_mean = float(np.mean(resize)), float(np.mean(rebuild))
+    return {
+        "name": f"{feeder_name}_sizes_{n_ev}ev_x{periods}",
+        "seconds": {
+            "build": build,
+            "first_solve": first,
+            "resize_per_size": resize_mean,
+            "rebuild_per_size": rebuild_mean,
+            "solver_per_size": float(np.mean(solver)),
+            "resize_sweep": resize_sweep,
+            "rebuild_sweep": float(np.sum(rebuild)),
+        },
+        "ratios": {
+            "rebuild_over_resize": rebuild_mean / resize_mean,
+            "rebuild_sweep_over_resize_sweep": float(np.sum(rebuild)) / resize_sweep,
+        },
+        "peak_memory_mb": mem.delta_mb,
+        "peak_rss_mb": mem.peak_mb,
+        "figures": {
+            "sizes": len(factors),
+            "factors": [float(f) for f in factors],
+            "objectives": [float(x) for x in objectives],
+            "max_objective_difference": float(diff),
+            "recompiled": bool(recompiled),
+        },
+    }
+
+
+def _first_row(fleet, key: str):
+    """{station: limit [kW]} of a fleet's constant site limits (None without a fleet)."""
+    if fleet is None:
+        return None
+    return getattr(fleet.stations, key).iloc[0]
+
+
 def bench_unbalanced(
     periods: int, n_ev: int, need_scale: float = 1.0, aggregate: bool = False
 ) -> dict:
@@ -725,6 +841,20 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
         f"(x{record['ratios']['rebuild_over_resolve']:.2f}); first step {s['first_step']:.3f} s, "
         f"total {s['total']:.1f} s; RSS peak {record['peak_rss_mb']:.0f} MB"
     )
+    sizes_plan = [("ieee33", 24, 0)] if quick else [("ieee33", 96, 0), ("ieee33", 96, 50)]
+    for feeder_name, periods, n_ev in sizes_plan:
+        record = bench_sizes(feeder_name, periods, n_ev)
+        records.append(record)
+        s, r, f = record["seconds"], record["ratios"], record["figures"]
+        echo(
+            f"{record['name']:>26s}: {f['sizes']} sizes, resize + re-solve "
+            f"{s['resize_per_size']:.3f} s per size vs rebuild {s['rebuild_per_size']:.3f} s "
+            f"(x{r['rebuild_over_resize']:.2f}; solver {s['solver_per_size']:.3f} s); sweep "
+            f"{s['resize_sweep']:.2f} s with the DPP build and first solve "
+            f"({s['first_solve']:.2f} s) vs {s['rebuild_sweep']:.2f} s rebuilding "
+            f"(x{r['rebuild_sweep_over_resize_sweep']:.2f}); objectives "
+            f"{f['max_objective_difference']:.1e} apart; recompiled: {f['recompiled']}"
+        )
     if json_path is not None:
         Path(json_path).write_text(json.dumps(records, indent=2, default=str) + "\n")
     return records

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from gridv2g.bench import bench_fleet_grid, bench_grid, bench_station
+from gridv2g.bench import bench_fleet_grid, bench_grid, bench_sizes, bench_station
 
 
 def _check(record: dict) -> None:
@@ -41,3 +41,13 @@ def test_aggregate_fleet_grid_record():
     assert f["ev_violations"] == 0
     assert f["objective_relative_difference"] < 1e-6
     assert f["groups"] < 30
+
+
+def test_sizes_sweep_record():
+    # resize re-solves the one compiled problem and agrees with a rebuild at every size
+    rec = bench_sizes("ieee33", 24)
+    _check(rec)
+    f = rec["figures"]
+    assert f["sizes"] == 5 and not f["recompiled"]
+    assert f["max_objective_difference"] < 1e-6
+    assert len(set(round(x, 3) for x in f["objectives"])) == 5  # the sizes move the optimum

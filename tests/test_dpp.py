@@ -19,7 +19,7 @@ def test_problem_is_dpp():
     co = CoOptimization(energy_cost_case(), dpp=True)
     assert co.problem.is_dpp()
     names = {p.name() for p in co.problem.parameters()}
-    assert {"load-profile", "source-price", "der-availability"} <= names
+    assert {"load-profile", "source-price", "der-p_available", "der-rating"} <= names
 
 
 def test_resolve_with_new_data_matches_a_fresh_build_and_skips_compilation():

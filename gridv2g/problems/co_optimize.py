@@ -10,19 +10,22 @@ Reads top to bottom like a PowerModels problem builder: data -> formulation (per
 connection points) -> blocks -> objective -> one ``cp.Problem``. The network is whatever
 :class:`~gridv2g.model.formulation.GridFormulation` the data names (``formulation``); this
 module never names one. Everything a re-solve may change (prices, base loads, DER
-availability, station profiles and limits) is a CVXPY Parameter, so the problem is compiled
-once (DPP) and re-solved with new data without rebuilding (``update`` then ``solve``).
+availability, station profiles and limits, and the sizes: converter and inverter ratings, site
+import and export limits) is a CVXPY Parameter, so the problem is compiled once (DPP) and
+re-solved with new data without rebuilding (``update`` or ``resize``, then ``solve``).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 
 import cvxpy as cp
 import numpy as np
+import pandas as pd
 
-from gridv2g.errors import GridV2GError, InfeasibleError
+from gridv2g.errors import GridDataError, GridV2GError, InfeasibleError
 from gridv2g.inputs import (
     DERData,
     GridData,
@@ -101,7 +104,6 @@ class CoOptimization(Problem):
         T = data.horizon.periods
         self.T = T
         self.hours = data.horizon.hours
-        sb = data.s_base_kva
 
         # --- parameters: base load profiles and prices. The base load is nominal load x
         # profile: (bus x profile) constants times a (profile x period) Parameter, so a
@@ -122,7 +124,6 @@ class CoOptimization(Problem):
             self.der_map = form.connection(*placement(u))
             self.der = der_block.der(
                 self.der_map.pp,
-                u.s_kva.to_numpy(dtype=float) / sb,
                 T,
                 reactive=u.kind.map(lambda k: data.reactive.get(k, True)).to_numpy(bool),
                 curtailment=data.curtailment,
@@ -137,7 +138,6 @@ class CoOptimization(Problem):
             self.station_map = form.connection(*placement(s))
             self.stations = der_block.station_slots(
                 self.station_map.pp,
-                s.s_kva.to_numpy(dtype=float) / sb,
                 T,
                 reactive=np.full(len(s), data.reactive.get("station", True)),
                 p_variable=s.p_variable.to_numpy(bool),
@@ -226,11 +226,10 @@ class CoOptimization(Problem):
             "voltage_deviation": form.voltage_deviation(self.grid),
         }
         if self.der is not None:
-            avail = cp.multiply(
-                np.repeat(self.der_s_pu[:, None], self.T, axis=1), self.der.params["availability"]
-            )
+            # available power = availability x rating: one Parameter (DPP allows no product
+            # of two), set by update()
             terms["curtailment"] = self.data.curtailment_cost_per_kwh * obj.curtailment_kwh(
-                avail, self.der.p, sb, h
+                self.der.params["p_available"], self.der.p, sb, h
             )
         else:
             terms["curtailment"] = cp.Constant(0.0)
@@ -244,7 +243,13 @@ class CoOptimization(Problem):
 
     @property
     def der_s_pu(self) -> np.ndarray:
+        """The DER ratings of ``self.data`` [pu]."""
         return self.data.der.units.s_kva.to_numpy(dtype=float) / self.data.s_base_kva
+
+    @property
+    def station_s_pu(self) -> np.ndarray:
+        """The station slots' converter ratings of ``self.data`` [pu]."""
+        return self.data.stations.slots.s_kva.to_numpy(dtype=float) / self.data.s_base_kva
 
     def load_profile_values(self) -> np.ndarray:
         """(profile x period) multipliers from ``load_scale`` (constant column "1" = 1)."""
@@ -274,8 +279,11 @@ class CoOptimization(Problem):
         self.loss_guard.value = np.maximum(-w * self.price.value, 0.0) * (1.0 + LOSS_GUARD_MARGIN)
         if self.der is not None:
             avail = self.data.der.availability.reindex(index)[self.data.der.units.index]
-            self.der.params["availability"].value = avail.to_numpy(float).T
+            rating = self.der_s_pu
+            self.der.params["rating"].value = rating
+            self.der.params["p_available"].value = avail.to_numpy(float).T * rating[:, None]
         if self.stations is not None:
+            self.stations.params["rating"].value = self.station_s_pu
             st, sb = self.data.stations, self.data.s_base_kva
             zeros = np.zeros((len(st.slots), self.T))
 
@@ -289,6 +297,67 @@ class CoOptimization(Problem):
             self.stations.params["p_max"].value = table(st.p_max_kw)
         if self.fleet is not None:
             set_station_limits(self.fleet.block, self.data.fleet)
+
+    def resize(
+        self,
+        station_s_kva=None,
+        der_s_kva=None,
+        import_limit_kw=None,
+        export_limit_kw=None,
+    ) -> None:
+        """Change sizes without a rebuild: the next solve re-solves the same problem (with
+        ``dpp=True`` the compiled one; with ``dpp=False`` every solve compiles anyway).
+
+        Each argument maps names to new values (a dict or a Series; names left out keep
+        theirs): ``station_s_kva`` {slot: converter rating [kVA]}; ``der_s_kva`` {DER unit:
+        inverter rating [kVA]} (the availability stays per unit of rating, so the available
+        power scales with it); ``import_limit_kw`` / ``export_limit_kw`` {fleet station: site
+        limit [kW]}, constant over the horizon.
+
+        A variable slot's power bounds that sit at its old rating (``p_max_kw`` = ``s_kva``,
+        ``p_min_kw`` = ``-s_kva``: what a case gives when it names no bounds) move to the new
+        rating; other bounds stay. A fleet slot's bounds are always ``+-s_kva``.
+
+        ``self.data`` becomes a copy holding the new tables (the caller's data objects are
+        not changed). Unknown names raise a GridV2GError listing the valid ones; negative or
+        non-finite values a GridDataError naming the item; the new data then passes
+        :func:`~gridv2g.inputs.check_grid_data` (e.g. a fixed slot profile above a shrunk
+        rating) before any Parameter changes.
+        """
+        data = self.data
+        changes = {}
+        units_index = data.der.units.index if self.der is not None else ()
+        der_new = _sizes(der_s_kva, units_index, "DER unit", "s_kva", "kVA")
+        if der_new is not None:
+            units = data.der.units.copy()
+            units["s_kva"] = units["s_kva"].astype(float)
+            units.loc[der_new.index, "s_kva"] = der_new.to_numpy()
+            changes["der"] = dataclasses.replace(data.der, units=units)
+        slots_index = data.stations.slots.index if self.stations is not None else ()
+        slot_new = _sizes(station_s_kva, slots_index, "station slot", "s_kva", "kVA")
+        if slot_new is not None:
+            changes["stations"] = _resized_slots(data.stations, slot_new)
+        sites = data.fleet.stations.stations.index if self.fleet is not None else ()
+        limits = {}
+        for key, values in (
+            ("p_import_max_kw", import_limit_kw),
+            ("p_export_max_kw", export_limit_kw),
+        ):
+            new = _sizes(values, sites, "fleet station", key, "kW")
+            if new is not None:
+                frame = getattr(data.fleet.stations, key).copy().astype(float)
+                for name, value in new.items():
+                    frame[name] = value
+                limits[key] = frame
+        if limits:
+            spec = dataclasses.replace(data.fleet.stations, **limits)
+            changes["fleet"] = dataclasses.replace(data.fleet, stations=spec)
+        if not changes:
+            return
+        candidate = dataclasses.replace(data, **changes)
+        check_grid_data(candidate)
+        self.data = candidate
+        self.update()
 
     # ------------------------------------------------------------------ solve hooks
     def run_solver(self, name: str, **options) -> str:
@@ -377,3 +446,52 @@ class CoOptimization(Problem):
             elastic.grid, elastic.vmin_pu, elastic.vmax_pu, data.horizon.index, tol
         )
         raise InfeasibleError(describe(table), diagnosis=table)
+
+
+def _sizes(values, valid, item: str, what: str, unit: str) -> pd.Series | None:
+    """``values`` ({name: number} or a Series) checked against the ``valid`` names: a float
+    Series, or None when ``values`` is None. Unknown names raise a GridV2GError listing the
+    valid ones; a negative, non-finite or non-numeric value a GridDataError naming the item."""
+    if values is None:
+        return None
+    values = pd.Series(values, dtype=object) if not isinstance(values, pd.Series) else values
+    valid = list(valid)
+    unknown = [k for k in values.index if k not in valid]
+    if unknown:
+        raise GridV2GError(f"resize {what}: unknown {item}(s) {unknown}; valid: {valid}")
+    out = {}
+    for name, value in values.items():
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise GridDataError(
+                f"resize: {item} '{name}': {what} {value!r} is not a number ({unit})"
+            ) from None
+        if not np.isfinite(number) or number < 0:
+            raise GridDataError(
+                f"resize: {item} '{name}': {what} must be finite and >= 0 {unit}, got {value!r}"
+            )
+        out[name] = number
+    return pd.Series(out, dtype=float)
+
+
+def _resized_slots(st: StationSlotData, new: pd.Series) -> StationSlotData:
+    """A copy of ``st`` with the converter ratings ``new`` [kVA] (slot -> value): variable
+    slots' bounds at their old rating follow it, fleet slots' bounds are +-the rating."""
+    old = st.slots.s_kva.astype(float).copy()
+    slots = st.slots.copy()
+    slots["s_kva"] = old.to_numpy(copy=True)
+    slots.loc[new.index, "s_kva"] = new.to_numpy()
+    fleet = set(fleet_slots(st))
+    variable = set(slots.index[slots.p_variable.astype(bool)])
+    p_min = None if st.p_min_kw is None else st.p_min_kw.copy().astype(float)
+    p_max = None if st.p_max_kw is None else st.p_max_kw.copy().astype(float)
+    for name, s_kva in new.items():
+        if name not in variable:
+            continue
+        for frame, sign in ((p_min, -1.0), (p_max, 1.0)):
+            if frame is None or name not in frame:
+                continue
+            at_rating = (frame[name] == sign * old[name]) | (name in fleet)
+            frame.loc[at_rating, name] = sign * s_kva
+    return dataclasses.replace(st, slots=slots, p_min_kw=p_min, p_max_kw=p_max)

@@ -152,7 +152,7 @@ def build_result(co, solver: str) -> Result:
     res_der = empty_long(["bus", "kind", "p_kw", "q_kvar", "p_available_kw", "curtailed_kw"], "der")
     if co.der is not None:
         units = data.der.units
-        avail = co.der.params["availability"].value * units.s_kva.to_numpy(float)[:, None]
+        avail = co.der.params["p_available"].value * sb  # availability x rating
         p = co.der.p.value * sb
         res_der = pd.DataFrame(
             {
