@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from gridv2g.bench import bench_fleet_grid, bench_grid, bench_sizes, bench_station
+from gridv2g.bench import bench_fleet_grid, bench_grid, bench_mpc, bench_sizes, bench_station
 
 
 def _check(record: dict) -> None:
@@ -51,3 +51,11 @@ def test_sizes_sweep_record():
     assert f["sizes"] == 5 and not f["recompiled"]
     assert f["max_objective_difference"] < 1e-6
     assert len(set(round(x, 3) for x in f["objectives"])) == 5  # the sizes move the optimum
+
+
+def test_mpc_record():
+    # the plugged-entries form and the dense form solve the same step problems
+    rec = bench_mpc(20, rebuild_steps=1, compare_steps=2)
+    _check(rec)
+    assert rec["figures"]["step_objective_max_rel_difference_plugged_vs_dense"] < 1e-6
+    assert rec["figures"]["solves"] > 10 and rec["ratios"]["dense_over_plugged"] > 0

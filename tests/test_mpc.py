@@ -98,11 +98,32 @@ def test_run_command_on_an_mpc_case(tmp_path):
 
 
 def test_partial_station_sums_give_the_same_control(lot, monkeypatch):
-    """The partial-sum form of the station rows (blocks of 4 EVs here) is exact: the same
-    rolling-horizon cost as one row per station and period."""
+    """The partial-sum form of the dense form's station rows (blocks of 4 EVs here) is exact:
+    the same rolling-horizon cost as the default form."""
     data, cmp = lot
     monkeypatch.setattr(RollingHorizon, "partial_sum_block", 4)
-    mpc = RollingHorizon(data)
+    mpc = RollingHorizon(data, form="dense")
     assert any(v.name() == "mpc-partial_sum" for v in mpc.problem.variables())
     blocked = mpc.run(progress=False)
     assert blocked.summary["cost"] == pytest.approx(cmp.table.cost["mpc"], rel=1e-6)
+
+
+@pytest.mark.parametrize("window", [None, 6])
+def test_plugged_entries_form_is_the_dense_problem(lot, window):
+    """Variables only where EVs are plugged in (the default) against the earlier full (EV x
+    period) arrays: fewer variables, the same rolling-horizon cost and shortfall."""
+    data, _ = lot
+    plugged = RollingHorizon(data, window=window)
+    dense = RollingHorizon(data, window=window, form="dense")
+    n_vars = [sum(v.size for v in m.problem.variables()) for m in (plugged, dense)]
+    assert n_vars[0] < 0.8 * n_vars[1]
+    a = plugged.run(progress=False)
+    b = dense.run(progress=False)
+    assert a.summary["cost"] == pytest.approx(b.summary["cost"], rel=1e-6, abs=1e-6)
+    assert a.summary["shortfall_kwh"] == pytest.approx(b.summary["shortfall_kwh"], abs=1e-4)
+    # (schedules may differ where prices tie: the same cost, other optima)
+
+
+def test_unknown_form_is_refused(lot):
+    with pytest.raises(g.GridV2GError, match="form must be"):
+        RollingHorizon(lot[0], form="sparse")
