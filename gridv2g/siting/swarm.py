@@ -124,7 +124,7 @@ class Screening:
     def where(self) -> str:
         """Where the evaluations run, in words."""
         if self.address == "local":
-            return f"local Dask cluster, {self.workers} workers"
+            return f"a local Dask cluster of {self.workers} worker(s)"
         if self.address is not None:
             return f"Dask at {self.address}"
         return "this process" if self.runner is None else f"{self.workers} worker processes"
