@@ -191,6 +191,7 @@ def test_a_crashing_evaluation_fails_alone_in_the_pool(monkeypatch):
     with Screening(base, spec, workers=2) as pool:
         rows = pool.rows(first)
         after = pool.rows(second)
+    assert pool.where == "2 worker processes"  # after closing too (site_shared's figures)
     k = first.index(CRASH)
     assert not rows[k]["feasible"] and rows[k]["cost"] == FAILED_COST
     assert "worker process died (2 attempts)" in rows[k]["why"]

@@ -127,7 +127,7 @@ class Screening:
             return f"a local Dask cluster of {self.workers} worker(s)"
         if self.address is not None:
             return f"Dask at {self.address}"
-        return "this process" if self.runner is None else f"{self.workers} worker processes"
+        return "this process" if self.workers <= 1 else f"{self.workers} worker processes"
 
     def close(self) -> None:
         if self.runner is None:
