@@ -24,10 +24,11 @@ recomputes all).
 Execution: local worker processes by default (``workers``, default the CPU count), or a Dask
 cluster (``dask=True`` starts a local one; ``address`` connects to a running scheduler), the
 ``dask`` extra. Workers receive the scenario as plain data (a dict) and return a plain row:
-nothing is pickled from user input, and every case is re-validated where it runs. A scenario
-that kills its worker process (a native crash) fails alone, on either: the scenarios in flight
-with it are re-run, it is retried once in a process of its own, then recorded as failed (on
-Dask the scheduler retries it among the others first, once on a local cluster: its
+nothing is pickled from user input, and every case is re-validated where it runs. Both run
+through :mod:`gridv2g.parallel`: a scenario that kills its worker process (a native crash)
+fails alone, on either: the scenarios in flight with it are re-run, it is retried once alone
+(one worker process running one scenario at a time), then recorded as failed (on Dask the
+scheduler retries it among the others first, once on a local cluster: its
 ``allowed-failures`` is set to 1, then it runs alone, retried once). A ``kill -9`` of a batch
 takes its worker processes with it (a local cluster's too) and loses no finished row: each is
 written to a temporary file renamed over its place; ``scripts/probe_batch_kills.py`` checks it.
@@ -41,11 +42,8 @@ import itertools
 import json
 import math
 import os
-import sys
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,6 +53,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from gridv2g import api
 from gridv2g.case import CaseError, case_from_dict, expand_shorthands, output_folder
 from gridv2g.case.yamlio import load_yaml_file
+from gridv2g.errors import GridV2GError
+from gridv2g.parallel import DaskRunner, ProcessRunner, WorkerLost
 
 #: most scenarios one sweep may expand to (an option lifts it)
 MAX_SCENARIOS = 100_000
@@ -356,24 +356,6 @@ def input_hash(scenario: Scenario) -> str:
     return digest.hexdigest()
 
 
-def _die_with_parent() -> None:
-    """Worker initializer: on Linux, the kernel kills this worker when its parent dies (a
-    ``kill -9`` of a batch left its pool workers running for good, ~370 MB each)."""
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import signal
-
-        pr_set_pdeathsig = 1
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-        if os.getppid() == 1:  # the parent died before the call took effect
-            os._exit(1)
-
-
-def _pool(workers: int) -> ProcessPoolExecutor:
-    return ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent)
-
-
 def _run_local(todo, validate, workers, keep, bar) -> None:
     workers = workers or os.cpu_count() or 1
     if workers == 1:  # no process pool: easier to debug, same results
@@ -381,117 +363,31 @@ def _run_local(todo, validate, workers, keep, bar) -> None:
             keep(run_scenario(s.raw, s.id, validate, s.root, s.lift))
             bar.update()
         return
-    left = []  # scenarios in flight when a worker process died
-    with _pool(workers) as pool:
-        futures = {
-            pool.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift): s for s in todo
-        }
-        for future in as_completed(futures):
-            s = futures[future]
-            try:
-                row = future.result()
-            except BrokenProcessPool:
-                # one scenario killed its worker, and the pool fails every unfinished one:
-                # those are retried below, each in a process of its own
-                left.append(s)
-                continue
-            keep(row)
-            bar.update()
-    for s in left:
-        # alone, a crash can only be its own: retried once, then recorded
-        for attempt in (1, 2):
-            with _pool(1) as pool:
-                try:
-                    row = pool.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift).result()
-                    break
-                except BrokenProcessPool as exc:
-                    row = {
-                        "scenario": s.id,
-                        "status": "error",
-                        "error": f"worker process died ({attempt} attempts): {exc}",
-                    }
-        keep(row)
-        bar.update()
+    with ProcessRunner(workers) as runner:
+        _run(runner, todo, validate, keep, bar)
 
 
 def _run_dask(todo, validate, address, workers, keep, bar, dashboard_address) -> None:
     try:
-        import dask
-        from dask.distributed import Client, KilledWorker, LocalCluster
-        from dask.distributed import as_completed as dask_completed
-    except ImportError:
-        raise CaseError(
-            'Dask is not installed: pip install "gridv2g[dask]", or run without --dask'
-        ) from None
-    cluster = None
-    if address is None:
-        # set for this cluster only (its scheduler reads them when it starts): a task whose
-        # worker died is retried once, then errs with KilledWorker (Dask's default, 3, costs
-        # four worker restarts per crashing scenario); and where the scheduler queues tasks
-        # (sweeps of more than twice the threads) a worker holds one per thread, not two: a
-        # dying worker's tasks are all blamed for its death
-        settings = {
-            "distributed.scheduler.allowed-failures": 1,
-            "distributed.scheduler.worker-saturation": 1.0,
-        }
-        with dask.config.set(settings):
-            # every service on loopback unless told otherwise: Dask's dashboard defaults to
-            # all interfaces
-            cluster = LocalCluster(
-                n_workers=workers or os.cpu_count() or 1,
-                threads_per_worker=1,
-                host="127.0.0.1",
-                dashboard_address=dashboard_address,
-            )
-        address = cluster.scheduler_address
+        runner = DaskRunner(address, workers, dashboard_address)
+    except GridV2GError as exc:  # Dask not installed: a case error of the batch's
+        raise CaseError(str(exc)) from None
+    with runner:
+        _run(runner, todo, validate, keep, bar)
 
-    def submit(client, s):
-        return client.submit(run_scenario, s.raw, s.id, validate, s.root, s.lift, pure=False)
 
-    def lost(s, exc) -> dict:
-        return {"scenario": s.id, "status": "error", "error": f"worker lost: {exc!r}"}
+def _run(runner, todo, validate, keep, bar) -> None:
+    """Every scenario through ``runner`` (:mod:`gridv2g.parallel`): rows kept as they come, a
+    scenario that killed its worker (every time) recorded as failed."""
 
-    try:
-        with Client(address) as client:
-            left = []  # scenarios erred with KilledWorker while others ran
-            futures = {submit(client, s): s for s in todo}
-            for future in dask_completed(list(futures)):
-                s = futures.pop(future)
-                try:
-                    row = future.result()
-                except KilledWorker:
-                    # the scheduler blames every task a dying worker held, the innocent
-                    # ones queued beside the crashing one too: each is re-run alone below
-                    left.append(s)
-                    continue
-                except Exception as exc:  # e.g. the connection to the scheduler lost
-                    row = lost(s, exc)
-                finally:
-                    # a result held on a worker that dies is computed again: drop it now
-                    future.release()
-                keep(row)
-                bar.update()
-            for s in left:
-                # alone on the cluster, a worker's death can only be this scenario's own
-                future = submit(client, s)
-                try:
-                    row = future.result()
-                except KilledWorker as exc:
-                    row = {
-                        "scenario": s.id,
-                        "status": "error",
-                        "error": f"worker process died ({exc.allowed_failures + 1} attempts "
-                        f"alone): Dask KilledWorker, last on {exc.last_worker.address}",
-                    }
-                except Exception as exc:
-                    row = lost(s, exc)
-                finally:
-                    future.release()
-                keep(row)
-                bar.update()
-    finally:
-        if cluster is not None:
-            cluster.close()
+    def done(sid, row) -> None:
+        if isinstance(row, WorkerLost):
+            row = {"scenario": sid, "status": "error", "error": row.reason}
+        keep(row)
+        bar.update()
+
+    calls = [(s.id, (s.raw, s.id, validate, s.root, s.lift)) for s in todo]
+    runner.run(run_scenario, calls, done)
 
 
 def _progress(total: int, name: str, enabled: bool):

@@ -271,6 +271,17 @@ def site(
         bool | None,
         typer.Option(help="shared siting: also solve the exact MILP (default: the case's)"),
     ] = None,
+    dask: Annotated[
+        bool | None,
+        typer.Option(
+            help="shared siting: screen on a local Dask cluster of --workers processes "
+            "(default: the case's)"
+        ),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(help="shared siting: screen on this Dask scheduler (implies --dask)"),
+    ] = None,
 ) -> None:
     """Site and size stations: PSO (or enumeration) over the co-optimization; with a
     shared_siting section, seed 004's siting with one shared fleet."""
@@ -282,7 +293,9 @@ def site(
         if loaded.shared_siting is not None:
             from gridv2g.siting.swarm import site_shared_case
 
-            shared = site_shared_case(loaded, workers=workers, reference=reference)
+            shared = site_shared_case(
+                loaded, workers=workers, reference=reference, dask=dask, address=address
+            )
         else:
             result = site_case(loaded, solver=solver)
     except GridV2GError as err:
@@ -318,7 +331,7 @@ def _write_shared(name: str, result, folder: Path) -> None:
     result.history.to_csv(folder / "history.csv")
     (folder / "figures.json").write_text(json.dumps(result.figures, indent=2, default=str))
     f = result.figures
-    typer.echo(f"== {name}: shared-fleet siting (PSO, {f['workers']} workers)")
+    typer.echo(f"== {name}: shared-fleet siting (PSO, screening on {f['screening_on']})")
     cols = ["bus", "phases", "lot", "I", "II", "III", "IV", "capacity_kw", "capacity_ratio"]
     typer.echo(result.best[cols].to_string(float_format=lambda x: f"{x:.3g}"))
     typer.echo(

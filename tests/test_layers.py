@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gridv2g"
 #: any package of a lower layer, nothing of its own layer's other packages or above
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"horizon"},
+    {"horizon", "parallel"},
     {"feeders", "profiles", "fleet"},
     {"inputs"},
     {"case", "model"},

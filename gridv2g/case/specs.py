@@ -345,6 +345,11 @@ class SharedSitingCaseSpec(_Model):
     iterations: int = Field(12, ge=0, le=10000, description="PSO generations after the first")
     seed: int = Field(0, ge=0, description="PSO random seed")
     workers: int = Field(2, ge=1, le=256, description="screening worker processes")
+    dask: bool = Field(
+        False,
+        description="screen on a local Dask cluster of `workers` processes (loopback only); "
+        "a remote scheduler is named on the command line, never in a case",
+    )
     verify: int = Field(3, ge=1, le=100, description="best screened decisions evaluated in full")
     reference: bool = Field(False, description="also solve the exact MILP and report the gap")
     milp_time_limit_s: float = Field(600.0, gt=0, description="MILP time limit [s]")

@@ -57,6 +57,9 @@ PENALTY_E_PER_KWH = 100.0
 VIOLATION_TOL = 1e-6
 #: size of the step of a lot's load whose losses give its loss factor [kW]
 LOSS_STEP_KW = 150.0
+#: screening cost of a decision whose evaluation failed (solver error, a worker process that
+#: died): above any evaluated decision's, penalties included [money]
+FAILED_COST = 1e12
 
 
 @dataclass
@@ -329,3 +332,31 @@ class SitingModel:
         row["bound"] = bound
         row["mip_gap"] = (row["cost"] - bound) / abs(row["cost"]) if np.isfinite(bound) else None
         return row
+
+
+def screen(model: SitingModel, decision: Decision, solver: str = "HIGHS") -> dict:
+    """:meth:`SitingModel.evaluate` as the swarm's screening runs it: a solver failure on
+    one decision is that decision's row (infeasible, ``why``), not an error of the run."""
+    t0 = time.perf_counter()
+    try:
+        row = model.evaluate(decision, solver)
+    except SolveError as exc:
+        return failed_row(model.spec, decision, str(exc).splitlines()[0][:200], t0)
+    row["why"] = ""
+    return row
+
+
+def failed_row(spec: SharedSitingSpec, decision: Decision, why: str, t0: float | None = None):
+    """The screening row of a decision whose evaluation failed: :data:`FAILED_COST`,
+    infeasible, the reason in ``why``."""
+    return {
+        "decision": decision,
+        "cost": FAILED_COST,
+        "energy_cost": float("nan"),
+        "station_cost": spec.cost_per_station_day * len(decision),
+        "v_slack_pu2": float("nan"),
+        "shortfall_kwh": float("nan"),
+        "feasible": False,
+        "seconds": float("nan") if t0 is None else time.perf_counter() - t0,
+        "why": why,
+    }

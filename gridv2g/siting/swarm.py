@@ -8,28 +8,38 @@ random-key box of :func:`gridv2g.siting.shared.decode`: pymoo's mixed-variable s
 position needs a continuous space; random keys keep the candidates categorical (the top-k
 scores open, never a repeated lot, no order among candidates). Each generation's decisions are
 decoded, deduplicated, taken from the cache (keyed on the decoded decision) or screened by
-:class:`~gridv2g.siting.screening.SitingModel` in worker processes that each compile the model
-once (``workers``; 1 = in this process). The best ``verify`` distinct feasible decisions are
+:class:`~gridv2g.siting.screening.SitingModel` on workers that each compile the model once
+and keep it (:class:`Screening`: ``workers`` local processes, 1 = in this process, or a Dask
+cluster, ``address``). The best ``verify`` distinct feasible decisions are
 then solved in full: the co-optimization (:class:`~gridv2g.problems.co_optimize.CoOptimization`)
 of those stations with their EVs (per-EV station block, hard targets), per-phase model with
 ampacity, closed against OpenDSS, whose voltages are reported.
 
-The process pool is this module's own: :mod:`gridv2g.batch` (scenario sweeps) sits above
-siting in the layers and runs whole cases, not a worker holding a compiled model.
+The evaluations run through :mod:`gridv2g.parallel`, the runners :mod:`gridv2g.batch` runs
+its scenarios on (batch sits above siting in the layers; the runners sit below both): a local
+pool whose processes compile the model when they start, or Dask, where the data goes to every
+worker once as a plugin and each worker compiles its model at its first evaluation
+(:mod:`gridv2g.siting.on_dask`). Each generation's new decisions are submitted together and
+their rows kept in the order asked. An evaluation that kills its worker process fails alone:
+the others in flight are re-run, it is retried alone, then recorded as infeasible with the
+reason (``why``), as is one the solver fails on.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import pickle
 import time
-from concurrent.futures import ProcessPoolExecutor
+import uuid
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from gridv2g.errors import GridV2GError, InfeasibleError, SolveError
-from gridv2g.siting.screening import SitingModel
+from gridv2g.parallel import DaskRunner, ProcessRunner, WorkerLost
+from gridv2g.siting.screening import SitingModel, failed_row, screen
 from gridv2g.siting.shared import Decision, SharedSitingSpec, decode, n_variables
 
 
@@ -59,30 +69,75 @@ def _init_worker(base, spec: SharedSitingSpec, solver: str) -> None:
 
 
 def _screen(decision: Decision) -> dict:
-    return _WORKER["model"].evaluate(decision, _WORKER["solver"])
+    return screen(_WORKER["model"], decision, _WORKER["solver"])
+
+
+def _data_key(base, spec: SharedSitingSpec) -> str:
+    """A key unique to one screening: a hash of its data, and a random part."""
+    digest = hashlib.sha256(pickle.dumps((base, spec))).hexdigest()[:16]
+    return f"{digest}-{uuid.uuid4().hex[:8]}"
 
 
 class Screening:
     """Cached, parallel screening of decisions (module docstring). ``calls``: decisions
-    asked for; ``solved``: distinct decisions solved."""
+    asked for; ``order``: the distinct decisions solved, in order; ``cache``: their rows.
 
-    def __init__(self, base, spec: SharedSitingSpec, workers: int = 1, solver: str = "HIGHS"):
+    Where it runs: ``address`` None: ``workers`` local processes (1: in this process);
+    ``"local"``: a local Dask cluster of ``workers`` processes, loopback only, no dashboard,
+    closed with the screening; ``"tcp://host:port"``: a running Dask scheduler (connect only
+    to one you trust: a Dask client runs what the cluster sends back). A decision whose
+    evaluation kills its worker process (every time it runs, :mod:`gridv2g.parallel`) or
+    fails in the solver is recorded as infeasible at
+    :data:`~gridv2g.siting.screening.FAILED_COST`, with the reason in ``why``; the others
+    are kept."""
+
+    def __init__(
+        self,
+        base,
+        spec: SharedSitingSpec,
+        workers: int = 1,
+        solver: str = "HIGHS",
+        address: str | None = None,
+    ):
         self.spec, self.workers, self.solver = spec, int(workers), solver
+        self.address = address
         self.cache: dict[Decision, dict] = {}
         self.calls = 0
         self.order: list[Decision] = []
-        if self.workers <= 1:
+        self.model = self.runner = self.key = None
+        if address is not None:
+            from gridv2g.siting.on_dask import SitingData
+
+            self.key = _data_key(base, spec)
+            self.runner = DaskRunner(None if address == "local" else address, self.workers)
+            try:
+                self.runner.client.register_plugin(SitingData(self.key, base, spec))
+            except BaseException:
+                self.runner.close()
+                raise
+        elif self.workers <= 1:
             self.model = SitingModel(base, spec)
-            self.pool = None
         else:
-            self.model = None
-            self.pool = ProcessPoolExecutor(
-                self.workers, initializer=_init_worker, initargs=(base, spec, solver)
-            )
+            self.runner = ProcessRunner(self.workers, _init_worker, (base, spec, solver))
+
+    @property
+    def where(self) -> str:
+        """Where the evaluations run, in words."""
+        if self.address == "local":
+            return f"a local Dask cluster of {self.workers} worker(s)"
+        if self.address is not None:
+            return f"Dask at {self.address}"
+        return "this process" if self.workers <= 1 else f"{self.workers} worker processes"
 
     def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+        if self.runner is None:
+            return
+        runner, self.runner = self.runner, None
+        try:
+            if self.key is not None:  # a shared cluster keeps running: free our models
+                runner.client.unregister_worker_plugin(f"gridv2g-siting-{self.key}")
+        finally:
+            runner.close()
 
     def __enter__(self):
         return self
@@ -96,12 +151,25 @@ class Screening:
         self.calls += len(decisions)
         todo = list(dict.fromkeys(d for d in decisions if d not in self.cache))
         if todo:
-            if self.pool is None:
-                done = [self.model.evaluate(d, self.solver) for d in todo]
+            if self.model is not None:
+                done = {d: screen(self.model, d, self.solver) for d in todo}
             else:
-                done = list(self.pool.map(_screen, todo))
-            for d, row in zip(todo, done, strict=True):
-                self.cache[d] = row
+                done = {}
+
+                def keep(decision, row) -> None:
+                    if isinstance(row, WorkerLost):
+                        row = failed_row(self.spec, decision, row.reason)
+                    done[decision] = row
+
+                if self.key is not None:
+                    from gridv2g.siting import on_dask
+
+                    calls = [(d, (self.key, d, self.solver)) for d in todo]
+                    self.runner.run(on_dask.evaluate, calls, keep)
+                else:
+                    self.runner.run(_screen, [(d, (d,)) for d in todo], keep)
+            for d in todo:  # in the order asked, whatever order they finished in
+                self.cache[d] = done[d]
                 self.order.append(d)
         return [self.cache[d] for d in decisions]
 
@@ -244,11 +312,15 @@ def site_shared(
     reference: bool = False,
     milp_time_limit_s: float = 600.0,
     solver: str = "CLARABEL",
+    address: str | None = None,
 ) -> SharedSitingResult:
     """PSO (screening, parallel, cached) -> full evaluation of the best ``verify_best`` ->
-    optionally the MILP reference and the swarm's gap to it (module docstring)."""
+    optionally the MILP reference and the swarm's gap to it (module docstring). The
+    screening runs on ``workers`` local processes, or on Dask with ``address`` ("local": a
+    local cluster of ``workers`` processes; or a scheduler's address), see
+    :class:`Screening`."""
     t0 = time.perf_counter()
-    with Screening(base, spec, workers) as screening:
+    with Screening(base, spec, workers, address=address) as screening:
         t_pso = time.perf_counter()
         swarm_best, history = run_pso(screening, particles, iterations, seed)
         pso_s = time.perf_counter() - t_pso
@@ -266,6 +338,8 @@ def site_shared(
         "pso_s": pso_s,
         "verify_s": full_s,
         "workers": int(workers),
+        "screening_on": screening.where,
+        "screening_failed": int((table.why != "").sum()),
         "particles": int(particles),
         "iterations": int(iterations),
         "evaluations_asked": int(screening.calls),
@@ -347,10 +421,21 @@ def base_data(case):
     return data
 
 
-def site_shared_case(case, workers: int | None = None, reference: bool | None = None):
-    """Run a case's ``shared_siting`` section (``gridv2g site``)."""
+def site_shared_case(
+    case,
+    workers: int | None = None,
+    reference: bool | None = None,
+    dask: bool | None = None,
+    address: str | None = None,
+):
+    """Run a case's ``shared_siting`` section (``gridv2g site``). ``workers``, ``reference``
+    and ``dask`` (a local Dask cluster) override the case's; ``address`` (a running Dask
+    scheduler) is an argument only: a case file, possibly someone else's, never names a
+    cluster to connect to."""
     s = case.shared_siting
     spec = shared_spec(case)
+    if address is None and (s.dask if dask is None else dask):
+        address = "local"
     return site_shared(
         base_data(case),
         spec,
@@ -362,6 +447,7 @@ def site_shared_case(case, workers: int | None = None, reference: bool | None = 
         reference=s.reference if reference is None else reference,
         milp_time_limit_s=s.milp_time_limit_s,
         solver=case.solver.name,
+        address=address,
     )
 
 
