@@ -59,7 +59,13 @@ def solve(case, solver: str | None = None, dpp: bool = False, **options):
     run = SOLVERS.get(type(case))
     if run is None:
         raise GridV2GError(f"not a case: {type(case).__name__}; load one with load_case")
-    return run(case, solver or case.solver.name, dpp, {**case.solver.options, **options})
+    result = run(case, solver or case.solver.name, dpp, {**case.solver.options, **options})
+    # the summary names its case and the currency of its money figures first
+    if isinstance(getattr(result, "summary", None), dict):
+        result.summary = {"case": case.name, "currency": case.currency, **result.summary}
+    if hasattr(result, "case"):
+        result.case = case
+    return result
 
 
 def schedule_station(case: StationCase, solver: str | None = None, dpp: bool = False, **options):

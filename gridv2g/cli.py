@@ -1,14 +1,21 @@
-"""Command line: ``gridv2g feeders``, ``gridv2g powerflow`` (thin: parse, call, print)."""
+"""Command line: ``gridv2g run``, ``validate``, ``site``, ``batch``, ``bench``, ``feeders``,
+``powerflow``, ``schema`` (thin: parse, call, print).
+
+The CLI is the application, so it (and only it: the library never touches global state) sets
+up logging: progress lines (``INFO``) go to stderr, ``-v`` adds the library's details
+(``DEBUG``), ``-q`` keeps warnings and errors only.
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 import warnings
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
-import yaml
 
 from gridv2g.case.load import output_folder
 from gridv2g.errors import GridV2GError
@@ -16,11 +23,82 @@ from gridv2g.feeders import SHIPPED
 from gridv2g.feeders import load_feeder as _load_feeder
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
+log = logging.getLogger("gridv2g.cli")
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"gridv2g {version('gridv2g')}")
+        except PackageNotFoundError:  # a source tree that was never installed
+            typer.echo("gridv2g (source tree, not installed)")
+        raise typer.Exit()
+
+
+class _StderrHandler(logging.StreamHandler):
+    """A handler on whatever ``sys.stderr`` is when a record is written (a test runner or a
+    caller may swap it between commands in one process)."""
+
+    @property
+    def stream(self):
+        import sys
+
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def _configure_logging(verbose: int, quiet: bool) -> None:
+    """Progress lines on stderr for the ``gridv2g`` loggers only (never the root logger)."""
+    level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
+    logger = logging.getLogger("gridv2g")
+    logger.setLevel(level)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s] %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 @app.callback()
-def main() -> None:
-    """gridv2g: co-optimize EV charging stations (with V2G) and distribution feeders."""
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="print the version"),
+    ] = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", "-v", count=True, help="more detail on stderr")
+    ] = 0,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="no progress lines, warnings and errors only")
+    ] = False,
+) -> None:
+    """gridv2g: co-optimize EV charging stations (with V2G) and distribution feeders.
+
+    Example: gridv2g run cases/ieee33_der.yaml
+    """
+    _configure_logging(verbose, quiet)
+
+
+class _step:
+    """``with _step("solving"):`` logs the step's start and its wall time at the end."""
+
+    def __init__(self, what: str):
+        self.what = what
+
+    def __enter__(self):
+        self.t0 = time.perf_counter()
+        log.info("%s ...", self.what)
+        return self
+
+    def __exit__(self, *exc):
+        if exc[0] is None:
+            log.info("%s: done in %.1f s", self.what, time.perf_counter() - self.t0)
+        return False
 
 
 def load_feeder(name: str):
@@ -49,22 +127,29 @@ def run(
         bool, typer.Option(help="accept sizes beyond the load-time limits (periods, EVs, ...)")
     ] = False,
 ) -> None:
-    """Solve a case, replay it in AC power flow and write tables, summary and plots."""
+    """Solve a case, replay it in AC power flow and write tables, summary and plots.
+
+    Example: gridv2g run cases/ieee33_der.yaml --out out/ieee33
+    """
 
     import gridv2g as g
+    from gridv2g.result.units import summary_line
 
     try:
-        loaded = g.load_case(case, allow_outside=allow_outside_paths, lift_limits=lift_limits)
-        result = g.solve(loaded, solver=solver)
+        with _step(f"loading {case}"):
+            loaded = g.load_case(case, allow_outside=allow_outside_paths, lift_limits=lift_limits)
+        with _step(f"solving '{loaded.name}' ({loaded.problem})"):
+            result = g.solve(loaded, solver=solver)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
     folder = Path(out) if out else output_folder("out", loaded.name)
-    result.to_dir(folder, fmt="csv" if csv else "parquet")
-    # the validated case, paths absolute, so that `gridv2g validate FOLDER` can replay it
-    (folder / "case.yaml").write_text(
-        yaml.safe_dump(loaded.model_dump(mode="json"), sort_keys=False)
-    )
+    with _step(f"writing tables, figures, case and inputs to {folder}"):
+        try:
+            result.to_dir(folder, fmt="csv" if csv else "parquet")  # as from Python
+        except GridV2GError as err:
+            typer.echo(f"error: {err}", err=True)
+            raise typer.Exit(code=1) from None
     typer.echo(f"== {loaded.name}: {loaded.description}")
     if loaded.problem == "v2a":
         keys = [k for k in result.summary if not isinstance(result.summary[k], dict)]
@@ -102,30 +187,26 @@ def run(
             keys += ["vuf_max_percent", "replay_s"]
             check, opendss = False, True
     for key in keys:
-        if key not in result.summary:
-            continue
-        value = result.summary[key]
-        shown = f"{value:.6g}" if isinstance(value, float) else value
-        typer.echo(f"  {key:32s} {shown}")
+        if key in result.summary:
+            typer.echo(summary_line(key, result.summary[key], loaded.currency))
     ok = True
     if check:
-        report = g.validate(result)
+        with _step("replaying in AC power flow (pandapower)"):
+            report = g.validate(result)
         _write_and_echo(report, folder)
         ok = bool(report.summary["limits_ok"])  # limits broken: exit 1 (flags only warn)
     if opendss and loaded.problem == "co_optimize":
-        ok = _opendss_echo(g.validate(result, engine="opendss"), folder) and ok
+        with _step("replaying in OpenDSS (unbalanced feeder)"):
+            report = g.validate(result, engine="opendss")
+        ok = _opendss_echo(report, folder) and ok
     typer.echo(f"  written to {folder}")
     if not ok:
         raise typer.Exit(code=1)
 
 
-def _write_report(report, folder: Path, stem: str, line: str) -> None:
-    """Write a replay report next to the result (``<stem>_periods.csv``, ``<stem>.json``)
-    and print its one-line summary."""
-    import json
-
-    report.periods.to_csv(folder / f"{stem}_periods.csv")
-    (folder / f"{stem}.json").write_text(json.dumps(report.summary, indent=2, default=str) + "\n")
+def _write_report(report, folder: Path, line: str) -> None:
+    """Write a replay report next to the result (its ``to_dir``) and print its line."""
+    report.to_dir(folder)
     typer.echo(line)
 
 
@@ -136,7 +217,6 @@ def _opendss_echo(report, folder: Path) -> bool:
     _write_report(
         report,
         folder,
-        "opendss",
         f"  OpenDSS replay, unbalanced feeder ({s['periods']} periods, {s['replay_s']:.2f} s): "
         f"losses {s['losses_opendss_kwh']:.6g} kWh vs model {s['losses_socp_kwh']:.6g} kWh "
         f"({s['losses_error_percent']:+.2g} %), Vmin {s['vmin_opendss_pu']:.4f} pu vs "
@@ -156,7 +236,6 @@ def _write_and_echo(report, folder: Path) -> bool:
     _write_report(
         report,
         folder,
-        "validation",
         f"  AC replay ({s['periods']} periods, {s['replay_s']:.2f} s): losses error "
         f"{s['max_losses_error_percent']:.2g} %, max |dV| {s['max_dv_pu']:.2g} pu, "
         f"max gap {s['max_relaxation_gap']:.2g}, flagged periods {s['flagged_periods']}, "
@@ -180,7 +259,10 @@ def validate(
         bool, typer.Option(help="let the case read files outside its own folder")
     ] = False,
 ) -> None:
-    """Replay a written grid result in AC power flow (pandapower) and report the errors."""
+    """Replay a written grid result in AC power flow (pandapower) and report the errors.
+
+    Example: gridv2g validate out/ieee33_der --opendss
+    """
 
     import pandas as pd
 
@@ -239,7 +321,10 @@ def validate(
 def schema(
     out: Annotated[str | None, typer.Option(help="write to this file instead of stdout")] = None,
 ) -> None:
-    """JSON Schema of case files (every field, its unit and default)."""
+    """JSON Schema of case files (every field, its unit and default).
+
+    Example: gridv2g schema --out case.schema.json
+    """
     import json
 
     from gridv2g.case import case_schema
@@ -284,7 +369,10 @@ def site(
     ] = None,
 ) -> None:
     """Site and size stations: PSO (or enumeration) over the co-optimization; with a
-    shared_siting section, seed 004's siting with one shared fleet."""
+    shared_siting section, seed 004's siting with one shared fleet.
+
+    Example: gridv2g site cases/ieee123_gao2019_siting.yaml --workers 2 --reference
+    """
     import gridv2g as g
     from gridv2g.siting import site_case
 
@@ -293,17 +381,19 @@ def site(
         if loaded.shared_siting is not None:
             from gridv2g.siting.swarm import site_shared_case
 
-            shared = site_shared_case(
-                loaded, workers=workers, reference=reference, dask=dask, address=address
-            )
+            with _step(f"siting '{loaded.name}' (swarm, screening, OpenDSS check)"):
+                shared = site_shared_case(
+                    loaded, workers=workers, reference=reference, dask=dask, address=address
+                )
         else:
-            result = site_case(loaded, solver=solver)
+            with _step(f"siting '{loaded.name}' ({loaded.siting.method})"):
+                result = site_case(loaded, solver=solver)
     except GridV2GError as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
     folder = Path(out) if out else output_folder("out", f"{loaded.name}_siting")
     if loaded.shared_siting is not None:
-        _write_shared(loaded.name, shared, folder)
+        _write_shared(loaded.name, shared, folder, loaded.currency)
         return
     folder.mkdir(parents=True, exist_ok=True)
     result.best.to_csv(folder / "best.csv")
@@ -314,13 +404,13 @@ def site(
         typer.echo(f"  {name:12s} bus {row.bus:>6s}  {row.s_kva:g} kVA")
     c = result.cost
     typer.echo(
-        f"  total {c['total']:.6g} = operating {c['operating']:.6g} + investment "
-        f"{c['investment']:.6g}; {len(result.evaluations)} distinct decisions solved"
+        f"  total {c['total']:.6g} {loaded.currency} = operating {c['operating']:.6g} + "
+        f"investment {c['investment']:.6g}; {len(result.evaluations)} distinct decisions solved"
     )
     typer.echo(f"  written to {folder}")
 
 
-def _write_shared(name: str, result, folder: Path) -> None:
+def _write_shared(name: str, result, folder: Path, currency: str) -> None:
     """Write and print a shared-fleet siting result."""
     import json
 
@@ -336,19 +426,20 @@ def _write_shared(name: str, result, folder: Path) -> None:
     typer.echo(result.best[cols].to_string(float_format=lambda x: f"{x:.3g}"))
     typer.echo(
         f"  PSO {f['pso_s']:.1f} s: {f['evaluations_solved']} distinct decisions screened of "
-        f"{f['evaluations_asked']} asked; best screening cost {f['pso_best_screening_cost']:.2f}"
+        f"{f['evaluations_asked']} asked; best screening cost "
+        f"{f['pso_best_screening_cost']:.2f} {currency}"
     )
     v = result.verified[result.verified.decision == result.best_decision].iloc[0]
     if v.feasible:
         typer.echo(
-            f"  full evaluation (OpenDSS-closed): cost {v.cost:.2f}, losses "
+            f"  full evaluation (OpenDSS-closed): cost {v.cost:.2f} {currency}, losses "
             f"{v.losses_kwh:.1f} kWh, phase voltages {v.vmin_pu:.4f}-{v.vmax_pu:.4f} pu, "
             f"{v.voltage_violations} violations ({f['verify_s']:.1f} s for "
             f"{len(result.verified)})"
         )
     if "milp_cost" in f:
         typer.echo(
-            f"  MILP reference {f['milp_cost']:.2f} (bound {f['milp_bound']:.2f}, "
+            f"  MILP reference {f['milp_cost']:.2f} {currency} (bound {f['milp_bound']:.2f}, "
             f"{f['milp_s']:.1f} s): PSO gap {100 * f['gap_to_milp']:.3f} %"
         )
     typer.echo(f"  written to {folder}")
@@ -379,7 +470,10 @@ def batch(
         str, typer.Option(help="Dask dashboard address of a local cluster (host:port)")
     ] = "127.0.0.1:8787",
 ) -> None:
-    """Run a scenario sweep; every finished scenario is kept, failures are recorded."""
+    """Run a scenario sweep; every finished scenario is kept, failures are recorded.
+
+    Example: gridv2g batch cases/sweep_ieee33_ev_fleet_size.yaml --workers 2
+    """
     from gridv2g.batch import run_batch
 
     try:
@@ -413,7 +507,10 @@ def bench(
         str | None, typer.Option("--json", help="write every figure to this JSON file")
     ] = None,
 ) -> None:
-    """Benchmarks: build / compile / solver / AC replay seconds, ratios, peak memory."""
+    """Benchmarks: build / compile / solver / AC replay seconds, ratios, peak memory.
+
+    Example: gridv2g bench --quick --json bench.json
+    """
     from gridv2g import bench as benchmarks
 
     benchmarks.run(quick=quick, json_path=json_file, echo=typer.echo)
@@ -421,7 +518,10 @@ def bench(
 
 @app.command()
 def feeders() -> None:
-    """List the shipped feeders: buses, lines, phases, total load [kW, kvar]."""
+    """List the shipped feeders: buses, lines, phases, total load [kW, kvar].
+
+    Example: gridv2g feeders
+    """
     rows = [load_feeder(name).summary() for name in SHIPPED]
     table = pd.DataFrame(rows).set_index("name")
     typer.echo(table.to_string(float_format=lambda v: f"{v:.1f}"))
@@ -436,7 +536,10 @@ def powerflow(
         bool, typer.Option(help="also solve the unbalanced feeder in OpenDSS")
     ] = True,
 ) -> None:
-    """AC power flow of shipped feeders: balanced (pandapower) and unbalanced (OpenDSS)."""
+    """AC power flow of shipped feeders: balanced (pandapower) and unbalanced (OpenDSS).
+
+    Example: gridv2g powerflow ieee123
+    """
     from gridv2g.feeders.compare import balanced_error, pandapower_summary
 
     for name in names or list(SHIPPED):

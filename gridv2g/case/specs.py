@@ -139,6 +139,13 @@ class _CaseBase(_Model):
 
     name: str = Field(description="case name, used for output folders")
     description: str = Field("", description="free text")
+    currency: str = Field(
+        "currency units",
+        min_length=1,
+        max_length=24,
+        pattern=r"^[A-Za-z .$\u20ac\u00a3\u00a5/-]+$",
+        description="currency of the case's prices (e.g. USD, EUR, CNY), printed with money",
+    )
     horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
     #: folder against which relative paths resolve (set by load_case)
     base_dir: str = Field(".", description="folder for relative paths (set by load_case)")

@@ -11,6 +11,7 @@ implement :meth:`diagnose` and :meth:`result`.
 
 from __future__ import annotations
 
+import logging
 from typing import ClassVar
 
 import cvxpy as cp
@@ -24,6 +25,8 @@ from gridv2g.solvers import (
     mip_gap_of,
     timed_solve,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Problem:
@@ -54,7 +57,15 @@ class Problem:
                 f"{name} cannot solve this {self.kind} problem ({self.integer_why}); use one "
                 f"of {list(self.integer_solvers)}"
             )
+        size = sum(v.size for v in self.problem.variables())
+        log.debug("%s problem: %d variables, solving with %s", self.kind, size, name)
         status = self.run_solver(name, **options)
+        log.debug(
+            "%s problem: %s; %s",
+            self.kind,
+            status,
+            ", ".join(f"{k} {v:.3g}" for k, v in self.timings.items() if k.endswith("_s")),
+        )
         if self.integer:
             self.timings["mip_gap"] = mip_gap_of(self.problem)
         if status in INFEASIBLE:

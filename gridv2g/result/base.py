@@ -51,7 +51,9 @@ class ResultBase:
     """What every solve returns: ``status`` (CVXPY's), ``solver``, ``objective``, ``timings``
     (seconds: build_s, compile_s, solve_s, total_s; MILPs add mip_gap), ``summary`` (headline
     figures) and the ``res_*`` tables named in :attr:`TABLES`. ``problem``: the problem object
-    (for re-solves: ``result.problem.update(...)``, ``result.problem.solve()``)."""
+    (for re-solves: ``result.problem.update(...)``, ``result.problem.solve()``). ``case``: the
+    case it solves, when it came from one (:func:`gridv2g.solve` sets it); :meth:`to_dir`
+    writes it with its inputs, so that the folder validates anywhere."""
 
     #: names of the table attributes written by :meth:`to_dir` (empty ones are skipped)
     TABLES: ClassVar[tuple[str, ...]] = ()
@@ -62,6 +64,7 @@ class ResultBase:
     timings: dict = field(default_factory=dict)
     summary: dict = field(default_factory=dict)
     problem: object = field(default=None, repr=False)
+    case: object = field(default=None, repr=False)
 
     def __post_init__(self):
         # a summary never carries NaN or inf silently: a figure that is not defined (a
@@ -89,9 +92,16 @@ class ResultBase:
         return []
 
     def to_dir(self, directory: str | Path, fmt: str = "parquet") -> Path:
-        """Write every table (Parquet or CSV), ``summary.json`` and the PNG figures."""
+        """Write every table (Parquet or CSV), ``summary.json``, the PNG figures and, for a
+        result of a case, ``case.yaml`` with its input files under ``inputs/`` (relative
+        paths: the folder can be moved; :mod:`gridv2g.case.portable`). ``gridv2g run``
+        writes its folders with this method."""
         directory = write_tables(directory, self.tables, self.summary, fmt)
         self.figures(directory)
+        if self.case is not None:
+            from gridv2g.case.portable import write_case
+
+            write_case(self.case, directory)
         return directory
 
 

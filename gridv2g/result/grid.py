@@ -217,7 +217,7 @@ def build_result(co, solver: str) -> Result:
     losses_kw = res_line.loss_kw.groupby("time").sum()
     status, objective = co.problem.status, float(co.problem.value)
     summary = {
-        "case": data.feeder.name,
+        "feeder": data.feeder.name,
         "status": status,
         "objective": objective,
         "solver": solver,

@@ -49,6 +49,18 @@ class OpenDSSReport:
     res_node: pd.DataFrame
     summary: dict
 
+    def to_dir(self, directory) -> Path:
+        """Write ``opendss_periods.csv`` and ``opendss.json`` (the summary) into ``directory``,
+        next to the result's tables (what ``gridv2g run`` and ``validate`` write)."""
+        import json
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.periods.to_csv(directory / "opendss_periods.csv")
+        text = json.dumps(self.summary, indent=2, default=str)
+        (directory / "opendss.json").write_text(text + "\n")
+        return directory
+
 
 def _kv(vn_kv_ll: float, nodes: str) -> float:
     """OpenDSS's kv of an element on ``nodes``: line-to-neutral for one phase, else LL."""

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -43,6 +44,19 @@ class ValidationReport:
     @property
     def ok(self) -> bool:
         return not bool(self.periods.flagged.any())
+
+    def to_dir(self, directory) -> Path:
+        """Write ``validation_periods.csv`` and ``validation.json`` (the summary) into
+        ``directory``, next to the result's tables (what ``gridv2g run`` and ``validate``
+        write)."""
+        import json
+
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        self.periods.to_csv(directory / "validation_periods.csv")
+        text = json.dumps(self.summary, indent=2, default=str)
+        (directory / "validation.json").write_text(text + "\n")
+        return directory
 
 
 # bus-periods above which compiling pandapower's numba kernels (~2.3 s, once per process)
