@@ -1,8 +1,10 @@
 """Replays of optimized schedules on the full network, reading result tables and inputs only:
 AC power flow of the balanced equivalent in pandapower (:mod:`gridv2g.validation.pandapower`)
-and the unbalanced feeder in OpenDSS (:mod:`gridv2g.validation.opendss`)."""
+and the unbalanced feeder in OpenDSS (:mod:`gridv2g.validation.opendss`), which
+:mod:`gridv2g.validation.opendss_daily` also exports as a daily-mode OpenDSS run."""
 
 from gridv2g.validation.opendss import OpenDSSReport, replay_opendss, validate_opendss
+from gridv2g.validation.opendss_daily import export_opendss_daily, write_opendss_daily
 from gridv2g.validation.pandapower import (
     NUMBA_WORTH_BUS_PERIODS,
     ValidationReport,
