@@ -1,6 +1,7 @@
 """Replays of optimized schedules on the full network, reading result tables and inputs only:
 AC power flow of the balanced equivalent in pandapower (:mod:`gridv2g.validation.pandapower`)
-and the unbalanced feeder in OpenDSS (:mod:`gridv2g.validation.opendss`)."""
+and the unbalanced feeder in OpenDSS (:mod:`gridv2g.validation.opendss`); a schedule exported as
+a pandapower time-series package (:mod:`gridv2g.validation.pandapower_export`)."""
 
 from gridv2g.validation.opendss import OpenDSSReport, replay_opendss, validate_opendss
 from gridv2g.validation.pandapower import (
@@ -11,5 +12,9 @@ from gridv2g.validation.pandapower import (
     replay_network,
     use_numba,
     validate,
+)
+from gridv2g.validation.pandapower_export import (
+    export_pandapower_timeseries,
+    run_pandapower_package,
 )
 from gridv2g.validation.uncontrolled import compare_uncontrolled
