@@ -1,7 +1,8 @@
 """Replays of optimized schedules on the full network, reading result tables and inputs only:
 AC power flow of the balanced equivalent in pandapower (:mod:`gridv2g.validation.pandapower`)
-and the unbalanced feeder in OpenDSS (:mod:`gridv2g.validation.opendss`), which
-:mod:`gridv2g.validation.opendss_daily` also exports as a daily-mode OpenDSS run."""
+and the unbalanced feeder in OpenDSS (:mod:`gridv2g.validation.opendss`); exports of a
+schedule as a daily-mode OpenDSS run (:mod:`gridv2g.validation.opendss_daily`) and as a
+pandapower time-series package (:mod:`gridv2g.validation.pandapower_export`)."""
 
 from gridv2g.validation.opendss import OpenDSSReport, replay_opendss, validate_opendss
 from gridv2g.validation.opendss_daily import export_opendss_daily, write_opendss_daily
@@ -13,5 +14,9 @@ from gridv2g.validation.pandapower import (
     replay_network,
     use_numba,
     validate,
+)
+from gridv2g.validation.pandapower_export import (
+    export_pandapower_timeseries,
+    run_pandapower_package,
 )
 from gridv2g.validation.uncontrolled import compare_uncontrolled
