@@ -126,15 +126,28 @@ def run(
     lift_limits: Annotated[
         bool, typer.Option(help="accept sizes beyond the load-time limits (periods, EVs, ...)")
     ] = False,
+    export: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="grid cases: also export the schedule as 'opendss' (LoadShapes + a daily-mode "
+            "master, in opendss_daily/) or 'pandapower' (a run_timeseries package, in "
+            "pandapower_timeseries/); repeatable"
+        ),
+    ] = None,
 ) -> None:
     """Solve a case, replay it in AC power flow and write tables, summary and plots.
 
-    Example: gridv2g run cases/ieee33_der.yaml --out out/ieee33
+    Example: gridv2g run cases/ieee33_der.yaml --out out/ieee33 --export opendss
     """
 
     import gridv2g as g
     from gridv2g.result.units import summary_line
 
+    exports = {"opendss": "opendss_daily", "pandapower": "pandapower_timeseries"}
+    unknown = sorted(set(export or ()) - set(exports))
+    if unknown:
+        typer.echo(f"error: --export {unknown}: valid: {sorted(exports)}", err=True)
+        raise typer.Exit(code=2)
     try:
         with _step(f"loading {case}"):
             loaded = g.load_case(case, allow_outside=allow_outside_paths, lift_limits=lift_limits)
@@ -199,6 +212,16 @@ def run(
         with _step("replaying in OpenDSS (unbalanced feeder)"):
             report = g.validate(result, engine="opendss")
         ok = _opendss_echo(report, folder) and ok
+    if export and loaded.problem != "co_optimize":
+        typer.echo(f"error: --export needs a grid case; '{loaded.name}' has no feeder", err=True)
+        raise typer.Exit(code=2)
+    for kind in dict.fromkeys(export or ()):
+        from gridv2g.validation import export_opendss_daily, export_pandapower_timeseries
+
+        writer = export_opendss_daily if kind == "opendss" else export_pandapower_timeseries
+        with _step(f"exporting the schedule for {kind}"):
+            path = writer(result, folder / exports[kind])
+        typer.echo(f"  {kind} export: {path}")
     typer.echo(f"  written to {folder}")
     if not ok:
         raise typer.Exit(code=1)

@@ -138,3 +138,26 @@ def test_input_copy_leaves_out_the_result_folder_itself(ieee13_case):
     result = CliRunner().invoke(app, ["run", str(ieee13_case), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert not any(p.startswith("inputs/feeder/out") for p in layout(out))
+
+
+def test_run_exports_the_schedule_for_opendss_and_pandapower(tmp_path):
+    out = tmp_path / "o"
+    args = ["run", str(CASES / "ieee33_der.yaml"), "--out", str(out), "--no-check"]
+    result = CliRunner().invoke(app, [*args, "--export", "opendss", "--export", "pandapower"])
+    assert result.exit_code == 0, result.output
+    assert "Set mode=daily" in (out / "opendss_daily" / "master_daily.dss").read_text()
+    assert (out / "pandapower_timeseries" / "run_timeseries.py").is_file()
+    bad = CliRunner().invoke(app, [*args, "--export", "excel"])
+    assert bad.exit_code == 2 and "valid: ['opendss', 'pandapower']" in bad.output
+    station = CliRunner().invoke(
+        app,
+        [
+            "run",
+            str(CASES / "lot20_seed001.yaml"),
+            "--out",
+            str(tmp_path / "s"),
+            "--export",
+            "opendss",
+        ],
+    )
+    assert station.exit_code == 2 and "needs a grid case" in station.output
