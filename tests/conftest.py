@@ -59,3 +59,33 @@ def ieee33():
 @pytest.fixture(scope="session")
 def ieee123():
     return g.feeders.ieee123()
+
+
+def ieee13_ev_case(name: str = "ieee13_ev", n_ev: int = 30, periods: int = 24) -> dict:
+    """The IEEE 13 case of the unbalanced tests (tests/data/dss/ieee13): ``n_ev`` V2G EVs at
+    the single-phase lateral bus 652 (a 300 kVA slot, 250 kW site limits, hard targets),
+    ``periods`` x 60 min from 12:00, substation at 0.99 pu (the regulators' fixed taps put
+    RG60 above 1.05 at 1.0 pu), voltage band 0.95-1.05, energy cost."""
+    return {
+        "name": name,
+        "feeder": {"opendss": "IEEE13Nodeckt.dss"},
+        "base_dir": str(DATA / "dss" / "ieee13"),
+        "horizon": {"start": "2024-06-21T12:00", "periods": periods, "minutes": 60},
+        "load": {"shape": "residential"},
+        "prices": {"shape": "caiso"},
+        "stations": [{"name": "lot652", "bus": "652", "s_kva": 300, "fleet": True}],
+        "fleet": {
+            "sessions": {"sampler": "seed001_lot", "n": n_ev, "seed": 1},
+            "sites": [
+                {
+                    "name": "lot652",
+                    "p_import_max_kw": {"constant": 250},
+                    "p_export_max_kw": {"constant": 250},
+                }
+            ],
+            "options": {"target": "hard", "v2g": True},
+            "degradation_per_kwh": 0.02,
+        },
+        "options": {"vmin_pu": 0.95, "vmax_pu": 1.05, "v_source_pu": 0.99},
+        "objective": {"energy_cost": 1.0},
+    }

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import ieee13_ev_case
 
 import gridv2g as g
 from gridv2g.case import case_from_dict, grid_data, load_case
@@ -30,42 +31,18 @@ PERIODS = 24
 def solved():
     """IEEE 13 (unbalanced, fixed-tap regulators, ZIP and delta loads), 8 V2G EVs on the
     single-phase bus 652 and a PV unit at 675, both with reactive power, 24 x 60 min."""
-    raw = {
-        "name": "ieee13_daily",
-        "feeder": {"opendss": "IEEE13Nodeckt.dss"},
-        "base_dir": str(IEEE13),
-        "horizon": {"start": "2024-06-21T12:00", "periods": PERIODS, "minutes": 60},
-        "load": {"shape": "residential"},
-        "prices": {"shape": "caiso"},
-        "stations": [{"name": "lot652", "bus": "652", "s_kva": 300, "fleet": True}],
-        "fleet": {
-            "sessions": {"sampler": "seed001_lot", "n": 8, "seed": 1},
-            "sites": [
-                {
-                    "name": "lot652",
-                    "p_import_max_kw": {"constant": 250},
-                    "p_export_max_kw": {"constant": 250},
-                }
-            ],
-            "options": {"target": "hard", "v2g": True},
-        },
-        "der": [
-            {
-                "name": "pv675",
-                "kind": "pv",
-                "bus": "675",
-                "s_kva": 300,
-                "availability": {"shape": "clear_sky_pv"},
-            }
-        ],
-        "options": {
-            "vmin_pu": 0.95,
-            "vmax_pu": 1.05,
-            "v_source_pu": 0.99,
-            "reactive": {"pv": True, "station": True},
-        },
-        "objective": {"energy_cost": 1.0},
-    }
+    raw = ieee13_ev_case("ieee13_daily", n_ev=8, periods=PERIODS)
+    raw["fleet"].pop("degradation_per_kwh")
+    raw["der"] = [
+        {
+            "name": "pv675",
+            "kind": "pv",
+            "bus": "675",
+            "s_kva": 300,
+            "availability": {"shape": "clear_sky_pv"},
+        }
+    ]
+    raw["options"]["reactive"] = {"pv": True, "station": True}
     result = g.solve(case_from_dict(raw, "ieee13", root=IEEE13))
     replay = g.validate(result, engine="opendss")
     return result, replay

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import yaml
+from conftest import ieee13_ev_case
 
 from gridv2g.case import case_from_dict, grid_data
 from gridv2g.errors import GridDataError, GridV2GError
@@ -177,29 +178,7 @@ def test_variable_slot_bounds_at_the_rating_follow_it_like_the_case_builder():
 def test_unbalanced_formulation_resizes_like_a_fresh_build():
     """IEEE 13 (per-phase LinDist3Flow closed against OpenDSS) with 30 V2G EVs at bus 652:
     the resized problem closes to the fresh build's plan."""
-    raw = {
-        "name": "ieee13_ev",
-        "feeder": {"opendss": "IEEE13Nodeckt.dss"},
-        "base_dir": str(IEEE13),
-        "horizon": {"start": "2024-06-21T12:00", "periods": 24, "minutes": 60},
-        "load": {"shape": "residential"},
-        "prices": {"shape": "caiso"},
-        "stations": [{"name": "lot652", "bus": "652", "s_kva": 300, "fleet": True}],
-        "fleet": {
-            "sessions": {"sampler": "seed001_lot", "n": 30, "seed": 1},
-            "sites": [
-                {
-                    "name": "lot652",
-                    "p_import_max_kw": {"constant": 250},
-                    "p_export_max_kw": {"constant": 250},
-                }
-            ],
-            "options": {"target": "hard", "v2g": True},
-            "degradation_per_kwh": 0.02,
-        },
-        "options": {"vmin_pu": 0.95, "vmax_pu": 1.05, "v_source_pu": 0.99},
-        "objective": {"energy_cost": 1.0},
-    }
+    raw = ieee13_ev_case()
     co = CoOptimization(data_of(raw, root=IEEE13), dpp=True)
     assert co.formulation.name == "unbalanced"
     first = co.solve()

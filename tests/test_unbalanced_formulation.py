@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import yaml
+from conftest import ieee13_ev_case
 
 import gridv2g as g
 from gridv2g.case import case_from_dict, load_case
@@ -169,29 +170,7 @@ def test_ieee13_plan_holds_in_opendss_balanced_does_not():
     at the single-phase lateral bus 652, substation at 0.99 pu (the regulators' taps put
     RG60 above 1.05 at 1.0 pu)."""
     folder = Path(__file__).resolve().parent / "data" / "dss" / "ieee13"
-    raw = {
-        "name": "ieee13_ev",
-        "feeder": {"opendss": "IEEE13Nodeckt.dss"},
-        "base_dir": str(folder),
-        "horizon": {"start": "2024-06-21T12:00", "periods": 24, "minutes": 60},
-        "load": {"shape": "residential"},
-        "prices": {"shape": "caiso"},
-        "stations": [{"name": "lot652", "bus": "652", "s_kva": 300, "fleet": True}],
-        "fleet": {
-            "sessions": {"sampler": "seed001_lot", "n": 30, "seed": 1},
-            "sites": [
-                {
-                    "name": "lot652",
-                    "p_import_max_kw": {"constant": 250},
-                    "p_export_max_kw": {"constant": 250},
-                }
-            ],
-            "options": {"target": "hard", "v2g": True},
-            "degradation_per_kwh": 0.02,
-        },
-        "options": {"vmin_pu": 0.95, "vmax_pu": 1.05, "v_source_pu": 0.99},
-        "objective": {"energy_cost": 1.0},
-    }
+    raw = ieee13_ev_case()
     result = g.solve(case_from_dict(raw, "ieee13", root=folder))
     assert result.summary["formulation"] == "unbalanced"  # auto: 1- and 2-phase laterals
     replay = g.validate(result, engine="opendss").summary

@@ -52,14 +52,9 @@ class OpenDSSReport:
     def to_dir(self, directory) -> Path:
         """Write ``opendss_periods.csv`` and ``opendss.json`` (the summary) into ``directory``,
         next to the result's tables (what ``gridv2g run`` and ``validate`` write)."""
-        import json
+        from gridv2g.validation.report_files import write_report
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.periods.to_csv(directory / "opendss_periods.csv")
-        text = json.dumps(self.summary, indent=2, default=str)
-        (directory / "opendss.json").write_text(text + "\n")
-        return directory
+        return write_report(directory, "opendss", self.periods, self.summary)
 
 
 def _kv(vn_kv_ll: float, nodes: str) -> float:

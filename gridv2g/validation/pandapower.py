@@ -49,14 +49,9 @@ class ValidationReport:
         """Write ``validation_periods.csv`` and ``validation.json`` (the summary) into
         ``directory``, next to the result's tables (what ``gridv2g run`` and ``validate``
         write)."""
-        import json
+        from gridv2g.validation.report_files import write_report
 
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        self.periods.to_csv(directory / "validation_periods.csv")
-        text = json.dumps(self.summary, indent=2, default=str)
-        (directory / "validation.json").write_text(text + "\n")
-        return directory
+        return write_report(directory, "validation", self.periods, self.summary)
 
 
 # bus-periods above which compiling pandapower's numba kernels (~2.3 s, once per process)

@@ -18,7 +18,9 @@ each period from the previous solution; a continuation step for near-ideal regul
 period (``time``) and one column per bus (pandapower's bus names) in pu.
 
 This file is a copy of ``gridv2g/validation/pandapower_package_script.py``: gridv2g's
-``run_pandapower_package`` runs the same :func:`run_package`.
+``run_pandapower_package`` runs the same :func:`run_package`. Its :func:`run_powerflow`
+repeats ``gridv2g.feeders.pandapower_bridge.run_powerflow`` on purpose: the package runs
+with pandapower alone, without gridv2g installed.
 """
 
 from __future__ import annotations
