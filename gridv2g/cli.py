@@ -320,14 +320,15 @@ def validate(
     if phase_result:
         opendss = True  # a per-phase plan: OpenDSS is its replay, pandapower's is balanced
     else:
-        report = replay(
-            data.feeder,
-            table("res_bus"),
-            table("res_line"),
-            data.horizon.hours,
-            data.v_source_pu,
-            limits=case_limits(data),
-        )
+        with _step("replaying in AC power flow (pandapower)"):
+            report = replay(
+                data.feeder,
+                table("res_bus"),
+                table("res_line"),
+                data.horizon.hours,
+                data.v_source_pu,
+                limits=case_limits(data),
+            )
         ok = _write_and_echo(report, folder_path)
     if opendss:
         from gridv2g.validation import replay_opendss
@@ -335,7 +336,9 @@ def validate(
         tables = [table(n) for n in ("res_bus", "res_line")]
         tables += [table("res_ext_grid", levels=1), table("res_der"), table("res_station")]
         phase = table("res_bus_phase", levels=3) if phase_result else None
-        ok = _opendss_echo(replay_opendss(data, *tables, res_bus_phase=phase), folder_path) and ok
+        with _step("replaying in OpenDSS (unbalanced feeder)"):
+            report = replay_opendss(data, *tables, res_bus_phase=phase)
+        ok = _opendss_echo(report, folder_path) and ok
     if not ok:
         raise typer.Exit(code=1)
 
