@@ -25,14 +25,30 @@ CASES = Path(__file__).resolve().parent.parent / "cases"
 TOL_PU = 1e-6
 
 
-@pytest.fixture(scope="module", params=["ieee33_der", "ieee33_ev"])
-def exported(request, tmp_path_factory):
-    result = g.solve(g.load_case(CASES / f"{request.param}.yaml"))
-    replay = g.validate(result).res_bus_ac.vm_pu.unstack("bus")
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # every bus's demand is covered: no residual loads
-        folder = export_pandapower_timeseries(result, tmp_path_factory.mktemp(request.param))
-    return request.param, result, replay, folder
+BOTH = ["ieee33_der", "ieee33_ev"]
+
+
+@pytest.fixture(scope="module")
+def packages(tmp_path_factory):
+    """Each case solved, replayed and exported once per module (on first use)."""
+    done = {}
+
+    def get(name: str):
+        if name not in done:
+            result = g.solve(g.load_case(CASES / f"{name}.yaml"))
+            replay = g.validate(result).res_bus_ac.vm_pu.unstack("bus")
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # every bus's demand covered: no residual loads
+                folder = export_pandapower_timeseries(result, tmp_path_factory.mktemp(name))
+            done[name] = (name, result, replay, folder)
+        return done[name]
+
+    return get
+
+
+@pytest.fixture
+def exported(packages, request):
+    return packages(request.param)
 
 
 def _max_dv(vm: pd.DataFrame, replay: pd.DataFrame) -> float:
@@ -41,6 +57,7 @@ def _max_dv(vm: pd.DataFrame, replay: pd.DataFrame) -> float:
     return float(np.abs(vm[replay.columns].to_numpy() - replay.to_numpy()).max())
 
 
+@pytest.mark.parametrize("exported", BOTH, indirect=True)
 def test_package_is_self_contained(exported):
     name, result, _, folder = exported
     files = {p.name for p in folder.iterdir()}
@@ -70,18 +87,19 @@ def test_package_is_self_contained(exported):
         assert station.min() < 0 < station.max()  # V2G: the lot exports and imports
 
 
+@pytest.mark.parametrize("exported", BOTH, indirect=True)
 def test_gridv2g_run_of_the_package_matches_the_replay(exported):
     _, _, replay, folder = exported
     vm = run_pandapower_package(folder)
     assert _max_dv(vm, replay) < TOL_PU
 
 
+@pytest.mark.parametrize("exported", ["ieee33_ev"], indirect=True)
 def test_the_script_alone_matches_the_replay(exported):
     """``python run_timeseries.py`` in the folder, pandapower alone (a fresh interpreter costs
-    ~10 s: the fleet case only, whose package has every kind of element)."""
-    name, _, replay, folder = exported
-    if name != "ieee33_ev":
-        pytest.skip("the same script runs the ieee33_der package in-process")
+    ~10 s: the fleet case only, whose package has every kind of element; the same script
+    runs the DER case in-process above)."""
+    _, _, replay, folder = exported
     out = subprocess.run(
         [sys.executable, "run_timeseries.py"],
         cwd=folder,
@@ -95,6 +113,7 @@ def test_the_script_alone_matches_the_replay(exported):
     assert _max_dv(vm, replay) < TOL_PU
 
 
+@pytest.mark.parametrize("exported", BOTH, indirect=True)
 def test_a_profile_off_by_one_period_breaks_the_agreement(exported, tmp_path):
     """The comparison can fail: one load's profile shifted by one period is seen."""
     _, _, replay, folder = exported
@@ -105,10 +124,9 @@ def test_a_profile_off_by_one_period_breaks_the_agreement(exported, tmp_path):
     assert _max_dv(run_pandapower_package(broken), replay) > 1e-5
 
 
+@pytest.mark.parametrize("exported", ["ieee33_der"], indirect=True)
 def test_demand_the_devices_miss_becomes_a_residual_load(exported, tmp_path):
-    name, result, _, _ = exported
-    if name != "ieee33_der":
-        pytest.skip("one case is enough")
+    _, result, _, _ = exported
     res_bus = result.res_bus.copy()
     res_bus.loc[(slice(None), "7"), "p_kw"] += 10.0
     odd = dataclasses.replace(result, res_bus=res_bus)
