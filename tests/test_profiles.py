@@ -14,6 +14,7 @@ from gridv2g.profiles import (
     PRICES,
     SHAPES,
     Horizon,
+    Site,
     price_shape,
     read_profile,
     standard_shape,
@@ -324,14 +325,16 @@ def test_availability_rounding_above_one_is_clipped(tmp_path):
 
 
 def test_shape_and_price_registries():
-    assert set(SHAPES) == {"residential", "commercial", "ieee_rts", "clear_sky_pv", "wind"}
+    old = {"residential", "commercial", "ieee_rts", "clear_sky_pv", "wind"}
+    assert set(SHAPES) == old | {"pv_clearsky", "bdew_h25", "bdew_g25"}
     assert set(PRICES) == {"caiso", "flat", "tou", "gao2019"}
 
 
 @pytest.mark.parametrize("name", list(SHAPES))
 @pytest.mark.parametrize("horizon", [H60, H15], ids=["24x60", "96x15"])
 def test_shapes_are_per_unit_on_the_horizon(name, horizon):
-    s = standard_shape(name, horizon)
+    # the site is passed to the shapes that take one (pv_clearsky needs it), ignored by others
+    s = standard_shape(name, horizon, site=Site(30.0, 120.2, "Asia/Shanghai"))
     assert isinstance(s, pd.Series) and s.name == name
     assert s.index.equals(horizon.index)
     assert np.isfinite(s).all()

@@ -72,7 +72,14 @@ def profile_frame(case: Case, spec: ProfileSpec, horizon, column: str, kind: str
         if kind == "price":
             series = profiles.price_shape(spec.shape, horizon)
         else:
-            series = profiles.standard_shape(spec.shape, horizon)
+            location = getattr(case, "location", None)
+            if location is None and spec.shape in profiles.NEEDS_SITE:
+                raise CaseError(
+                    f"case '{case.name}': shape '{spec.shape}' needs the case's location "
+                    "(location: {latitude: <deg N>, longitude: <deg E>, tz: <IANA name>})"
+                )
+            site = None if location is None else location.site()
+            series = profiles.standard_shape(spec.shape, horizon, site=site)
     else:
         col = spec.column or column
         frame = profiles.read_profile(

@@ -14,9 +14,11 @@ from typing import Annotated, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
 
-from gridv2g.errors import GridV2GError
+from gridv2g.errors import GridV2GError, ProfileError
 from gridv2g.fleet.registry import check_sampler_options
 from gridv2g.horizon import parse_case_time
+from gridv2g.profiles.library import Site, check_site
+from gridv2g.profiles.shapes import NEEDS_SITE
 
 
 class CaseError(GridV2GError, ValueError):
@@ -91,6 +93,28 @@ class ProfileSpec(_Model):
         return self
 
 
+class LocationSpec(_Model):
+    """Where the case is: the site of the shapes that need one (``pv_clearsky``; see
+    :data:`gridv2g.profiles.SITE_SHAPES`); the horizon's clock times are local time in ``tz``."""
+
+    latitude: float = Field(ge=-90, le=90, description="latitude [deg], north positive")
+    longitude: float = Field(ge=-180, le=180, description="longitude [deg], east positive")
+    tz: str = Field(description="IANA time zone name of the horizon's clock (Europe/Berlin)")
+
+    @field_validator("tz")
+    @classmethod
+    def _known_tz(cls, value: str) -> str:
+        try:
+            check_site(0.0, 0.0, value)
+        except ProfileError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    def site(self) -> Site:
+        """The :class:`gridv2g.profiles.Site` the shapes take."""
+        return Site(self.latitude, self.longitude, self.tz)
+
+
 class HorizonSpec(_Model):
     start: str = Field("2024-01-01T00:00", description="ISO timestamp of the first period")
     periods: int = Field(24, ge=1, description="number of periods")
@@ -133,6 +157,20 @@ def _day_is_a_date(value: str | None) -> str | None:
     return value
 
 
+def _shapes_in(model, where: str):
+    """(field path, shape name) of every profile in ``model`` given as a standard shape."""
+    if isinstance(model, ProfileSpec):
+        if model.shape is not None:
+            yield where, model.shape
+        return
+    if isinstance(model, BaseModel):
+        for name in type(model).model_fields:
+            yield from _shapes_in(getattr(model, name), f"{where}.{name}".lstrip("."))
+    elif isinstance(model, list | tuple):
+        for k, item in enumerate(model):
+            yield from _shapes_in(item, f"{where}[{k}]")
+
+
 class _CaseBase(_Model):
     """What every case kind has: a name, free text, the time grid and the folder against
     which relative paths resolve."""
@@ -147,11 +185,28 @@ class _CaseBase(_Model):
         description="currency of the case's prices (e.g. USD, EUR, CNY), printed with money",
     )
     horizon: HorizonSpec = Field(default_factory=HorizonSpec, description="time grid")
+    location: LocationSpec | None = Field(
+        None,
+        description="latitude, longitude [deg] and IANA time zone of the site; needed by "
+        "the shape pv_clearsky",
+    )
     #: folder against which relative paths resolve (set by load_case)
     base_dir: str = Field(".", description="folder for relative paths (set by load_case)")
     #: the folder every path must lie in (the case file's); None: no confinement. Set by
     #: case_from_dict; not a case-file field.
     _root: str | None = PrivateAttr(None)
+
+    @model_validator(mode="after")
+    def _shapes_have_their_site(self):
+        """A shape that needs the site (``pv_clearsky``) is refused at load without one."""
+        if self.location is None:
+            for where, shape in _shapes_in(self, ""):
+                if shape in NEEDS_SITE:
+                    raise ValueError(
+                        f"{where}: shape '{shape}' needs the case's location: give "
+                        "location: {latitude: <deg N>, longitude: <deg E>, tz: <IANA name>}"
+                    )
+        return self
 
     def path(self, relative: str) -> Path:
         """``relative`` resolved against ``base_dir`` (absolute paths unchanged). A case read

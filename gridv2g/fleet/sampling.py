@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.stats import truncnorm
 
 from gridv2g.errors import SessionError
 from gridv2g.fleet.checks import check_sessions
@@ -43,18 +43,20 @@ def _range(spec, name: str) -> tuple[float, float, float]:
 
 
 def _truncated_normal(rng: np.random.Generator, low, high, std, size: int) -> np.ndarray:
-    """Normal with mean (low + high) / 2 and ``std``, truncated to [low, high] (inverse CDF).
-
-    One uniform draw per value, so the stream of random numbers does not depend on the
-    parameters. A zero width or zero std gives the mid-point.
+    """Normal with mean (low + high) / 2 and ``std``, truncated to [low, high]:
+    :data:`scipy.stats.truncnorm` by its inverse CDF (``ppf``) of one uniform draw per value,
+    so the stream of random numbers does not depend on the parameters. A zero width or zero
+    std gives the mid-point.
     """
     low, high, std = (np.broadcast_to(np.asarray(x, float), (size,)) for x in (low, high, std))
     mean = (low + high) / 2
     u = rng.uniform(size=size)
     spread = (high > low) & (std > 0)
     safe = np.where(spread, std, 1.0)
-    lo_p, hi_p = ndtr((low - mean) / safe), ndtr((high - mean) / safe)
-    x = mean + safe * ndtri(lo_p + u * (hi_p - lo_p))
+    # standardised bounds; -1, 1 where there is no spread (the mid-point is returned there)
+    a = np.where(spread, (low - mean) / safe, -1.0)
+    b = np.where(spread, (high - mean) / safe, 1.0)
+    x = truncnorm.ppf(u, a, b, loc=mean, scale=safe)
     return np.where(spread, np.clip(x, low, high), mean)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from gridv2g.horizon import Horizon
+from gridv2g.profiles.library import Site, bdew_g25, bdew_h25, pv_clearsky
 from gridv2g.profiles.steps import _lookup, _minute_curve, hourly_table
 
 #: IEEE RTS 1979, Table 4: hourly load [% of daily peak], winter weeks 1-8 & 44-52, weekday.
@@ -147,20 +148,34 @@ def wind_availability(horizon: Horizon) -> pd.Series:
     return _minute_curve(horizon, curve, "wind").clip(upper=1.0)
 
 
-#: standard shapes by name: name -> function(horizon) -> Series [per unit]
-SHAPES: dict[str, Callable[[Horizon], pd.Series]] = {
+#: standard shapes by name: name -> function(horizon) -> Series [per unit]; the shapes in
+#: :data:`SITE_SHAPES` also take the case's site (``function(horizon, site=...)``)
+SHAPES: dict[str, Callable[..., pd.Series]] = {
     "residential": residential_load,
     "commercial": commercial_load,
     "ieee_rts": ieee_rts_load,
     "clear_sky_pv": clear_sky_pv,
     "wind": wind_availability,
+    "pv_clearsky": pv_clearsky,
+    "bdew_h25": bdew_h25,
+    "bdew_g25": bdew_g25,
 }
+#: shapes that are passed the site (latitude, longitude, tz); the others ignore it
+SITE_SHAPES = frozenset({"pv_clearsky", "bdew_h25", "bdew_g25"})
+#: shapes that cannot be computed without a site
+NEEDS_SITE = frozenset({"pv_clearsky"})
 
 
-def standard_shape(name: str, horizon: Horizon) -> pd.Series:
+def standard_shape(name: str, horizon: Horizon, site: Site | None = None) -> pd.Series:
     """The standard shape ``name`` on ``horizon`` [per unit], a Series named ``name``.
 
-    Load shapes are per unit of the daily peak, PV and wind per unit of rating; all lie in
-    [0, 1]. See :data:`SHAPES` and each function's docstring for the source.
+    Load shapes are per unit of a peak (``residential``, ``commercial``, ``ieee_rts``: the
+    daily peak; ``bdew_h25``, ``bdew_g25``: the year's peak), PV and wind per unit of
+    rating; all lie in [0, 1]. ``site`` (:class:`~gridv2g.profiles.Site`: latitude,
+    longitude, tz) is passed to the shapes of :data:`SITE_SHAPES` and needed by
+    ``pv_clearsky``; the other shapes ignore it. See :data:`SHAPES` and each function's
+    docstring for the source.
     """
-    return _lookup(SHAPES, name, "shape")(horizon).rename(name)
+    func = _lookup(SHAPES, name, "shape")
+    series = func(horizon, site=site) if name in SITE_SHAPES else func(horizon)
+    return series.rename(name)
