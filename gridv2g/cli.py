@@ -142,8 +142,13 @@ def run(
 
     import gridv2g as g
     from gridv2g.result.units import summary_line
+    from gridv2g.validation import export_opendss_daily, export_pandapower_timeseries
 
-    exports = {"opendss": "opendss_daily", "pandapower": "pandapower_timeseries"}
+    # --export kind -> (subfolder, writer)
+    exports = {
+        "opendss": ("opendss_daily", export_opendss_daily),
+        "pandapower": ("pandapower_timeseries", export_pandapower_timeseries),
+    }
     unknown = sorted(set(export or ()) - set(exports))
     if unknown:
         typer.echo(f"error: --export {unknown}: valid: {sorted(exports)}", err=True)
@@ -216,11 +221,9 @@ def run(
         typer.echo(f"error: --export needs a grid case; '{loaded.name}' has no feeder", err=True)
         raise typer.Exit(code=2)
     for kind in dict.fromkeys(export or ()):
-        from gridv2g.validation import export_opendss_daily, export_pandapower_timeseries
-
-        writer = export_opendss_daily if kind == "opendss" else export_pandapower_timeseries
+        subfolder, writer = exports[kind]
         with _step(f"exporting the schedule for {kind}"):
-            path = writer(result, folder / exports[kind])
+            path = writer(result, folder / subfolder)
         typer.echo(f"  {kind} export: {path}")
     typer.echo(f"  written to {folder}")
     if not ok:

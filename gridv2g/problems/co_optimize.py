@@ -346,8 +346,7 @@ class CoOptimization(Problem):
             new = _sizes(values, sites, "fleet station", key, "kW")
             if new is not None:
                 frame = getattr(data.fleet.stations, key).copy().astype(float)
-                for name, value in new.items():
-                    frame[name] = value
+                frame[list(new.index)] = np.broadcast_to(new.to_numpy(), (len(frame), len(new)))
                 limits[key] = frame
         if limits:
             spec = dataclasses.replace(data.fleet.stations, **limits)

@@ -92,7 +92,7 @@ def aggregated_solve(problem, solve_once_) -> str:
         if not dis.failed:
             break
         build_s = problem.timings.get("build_s", 0.0)
-        problem.rebuild(refine(groups, dis.failed, ev))
+        problem.rebuild(refine(groups, dis.failed))
         problem.timings["build_s"] += build_s
     problem.schedule = dis
     problem.timings.update(

@@ -33,6 +33,7 @@ import pandas as pd
 
 from gridv2g.feeders.opendss_engine import device_element
 from gridv2g.inputs import load_profile_columns, load_profile_values, placement
+from gridv2g.validation.tables import per_element, write_report
 
 #: a phase voltage beyond its limit by more than this counts as a violation [pu]
 VOLTAGE_TOL_PU = 1e-6
@@ -52,8 +53,6 @@ class OpenDSSReport:
     def to_dir(self, directory) -> Path:
         """Write ``opendss_periods.csv`` and ``opendss.json`` (the summary) into ``directory``,
         next to the result's tables (what ``gridv2g run`` and ``validate`` write)."""
-        from gridv2g.validation.report_files import write_report
-
         return write_report(directory, "opendss", self.periods, self.summary)
 
 
@@ -127,16 +126,11 @@ def replay_opendss(
         run_command("set maxiterations=100")
         times = data.horizon.index
 
-        def per_element(table, level, names, column):
-            if not len(names):
-                return np.zeros((0, len(times)))
-            return table[column].unstack(level).reindex(times)[list(names)].to_numpy().T
-
         injections = {
-            "der_p": per_element(res_der, "der", der_units.index, "p_kw"),
-            "der_q": per_element(res_der, "der", der_units.index, "q_kvar"),
-            "st_p": per_element(res_station, "station", slots.index, "p_kw"),
-            "st_q": per_element(res_station, "station", slots.index, "q_kvar"),
+            "der_p": per_element(res_der, "der", der_units.index, "p_kw", times),
+            "der_q": per_element(res_der, "der", der_units.index, "q_kvar", times),
+            "st_p": per_element(res_station, "station", slots.index, "p_kw", times),
+            "st_q": per_element(res_station, "station", slots.index, "q_kvar", times),
         }
         return _replay(
             data, res_bus, res_line, res_ext_grid, der_units, slots, injections, dss, res_bus_phase

@@ -55,6 +55,7 @@ from gridv2g.errors import OpenDSSError
 from gridv2g.feeders.opendss_engine import device_element
 from gridv2g.inputs import placement
 from gridv2g.validation.opendss import load_multipliers
+from gridv2g.validation.tables import per_element
 
 #: names written as they are into OpenDSS scripts (no delimiter, quote, comment or variable)
 _PLAIN = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-+~]*$")
@@ -128,13 +129,6 @@ def _stepsize(hours: float) -> str:
     if abs(seconds - round(seconds)) < 1e-9:
         return f"{round(seconds)}s"
     return f"{_num(hours)}h"
-
-
-def _per_element(table, level: str, names, column: str, times) -> np.ndarray:
-    """(element x period) values of one column of a result table (as the replay reads it)."""
-    if not len(names):
-        return np.zeros((0, len(times)))
-    return table[column].unstack(level).reindex(times)[list(names)].to_numpy().T
 
 
 def _monitor_terminals(feeder) -> list[tuple[str, int, str, str]]:
@@ -215,8 +209,8 @@ def write_opendss_daily(data, res_der, res_station, directory) -> Path:
         ("Generator", "gv2g_der_", res_der, "der", der_units),
         ("Load", "gv2g_slot_", res_station, "station", slots),
     ):
-        p = _per_element(table, level, rows.index, "p_kw", times)
-        q = _per_element(table, level, rows.index, "q_kvar", times)
+        p = per_element(table, level, rows.index, "p_kw", times)
+        q = per_element(table, level, rows.index, "q_kvar", times)
         buses, phases, conns = placement(rows)
         for i, unit in enumerate(rows.index):
             element = names(prefix, unit)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from gridv2g.feeders.pandapower_bridge import run_powerflow
+from gridv2g.validation.tables import write_report
 
 
 @dataclass
@@ -49,8 +50,6 @@ class ValidationReport:
         """Write ``validation_periods.csv`` and ``validation.json`` (the summary) into
         ``directory``, next to the result's tables (what ``gridv2g run`` and ``validate``
         write)."""
-        from gridv2g.validation.report_files import write_report
-
         return write_report(directory, "validation", self.periods, self.summary)
 
 

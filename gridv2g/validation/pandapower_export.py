@@ -34,6 +34,7 @@ from gridv2g.errors import GridV2GWarning
 from gridv2g.inputs import load_profile_columns, load_profile_values
 from gridv2g.validation import pandapower_package_script as script
 from gridv2g.validation.pandapower import numba_compiled, replay_network
+from gridv2g.validation.tables import per_element
 
 #: a bus whose elements miss the replay's net demand by more than this [kW, kvar] gets a
 #: residual load (1e-6 kW moves no voltage measurably: ~1e-12 pu on IEEE 33)
@@ -49,13 +50,6 @@ run_timeseries.py  DFData + ConstControl + run_timeseries + OutputWriter; needs 
 
 Run:  python run_timeseries.py     -> res_bus_vm_pu.csv (time x bus, vm in pu)
 """
-
-
-def _wide(table: pd.DataFrame, level: str, names, column: str, times) -> np.ndarray:
-    """(period x element) values of a long result table (time, ``level``)."""
-    if not len(names):
-        return np.zeros((len(times), 0))
-    return table[column].unstack(level).reindex(index=times, columns=list(names)).to_numpy(float)
 
 
 def export_pandapower_timeseries(result, directory) -> Path:
@@ -115,8 +109,8 @@ def export_pandapower_timeseries(result, directory) -> Path:
     if data.stations is not None and len(data.stations.slots):
         devices.append(("load", "station", data.stations.slots, result.res_station, "station", 1.0))
     for element, prefix, units, table, level, sign in devices:
-        p = _wide(table, level, units.index, "p_kw", times)
-        q = _wide(table, level, units.index, "q_kvar", times)
+        p = per_element(table, level, units.index, "p_kw", times).T  # (period x unit)
+        q = per_element(table, level, units.index, "q_kvar", times).T
         for k, (unit, bus) in enumerate(units.bus.items()):
             add(element, f"{prefix}_{unit}", bus, p[:, k], q[:, k])
             p_sum[:, pos[str(bus)]] += sign * p[:, k]

@@ -16,6 +16,7 @@ from gridv2g.feeders.phase_model import build_phase_model
 from gridv2g.inputs import placement
 from gridv2g.result.station import baseline
 from gridv2g.validation.opendss import load_multipliers
+from gridv2g.validation.tables import per_element
 
 
 def _devices(data):
@@ -50,17 +51,12 @@ def compare_uncontrolled(result, nodes=()) -> dict:
     replay = OpenDSSPhaseReplay(pm, devices, v_source_pu=data.v_source_pu)
     mult = load_multipliers(data)
 
-    def unit_table(table, level, names, column):
-        if not len(names):
-            return np.zeros((0, T))
-        return table[column].unstack(level).reindex(index=times, columns=names).to_numpy().T
-
     der_names = data.der.units.index if data.der is not None else []
     slots = data.stations.slots
-    der_p = -unit_table(result.res_der, "der", der_names, "p_kw")
-    der_q = -unit_table(result.res_der, "der", der_names, "q_kvar")
-    st_p = unit_table(result.res_station, "station", slots.index, "p_kw")
-    st_q = unit_table(result.res_station, "station", slots.index, "q_kvar")
+    der_p = -per_element(result.res_der, "der", der_names, "p_kw", times)
+    der_q = -per_element(result.res_der, "der", der_names, "q_kvar", times)
+    st_p = per_element(result.res_station, "station", slots.index, "p_kw", times)
+    st_q = per_element(result.res_station, "station", slots.index, "q_kvar", times)
     # uncontrolled: the fleet stations' slots draw the baseline's net import, no reactive
     base = baseline(data.fleet)["net"]
     sites = list(data.fleet.stations.stations.index)
