@@ -50,7 +50,7 @@ from pathlib import Path
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from gridv2g import api
+from gridv2g import api, store
 from gridv2g.case import CaseError, case_from_dict, expand_shorthands, output_folder
 from gridv2g.case.yamlio import load_yaml_file
 from gridv2g.errors import GridV2GError
@@ -263,16 +263,15 @@ def run_batch(
     root = None if allow_outside else str(base_path.parent)
     todo_all = scenarios(spec, base, root, max_scenarios, lift_limits)
     folder = Path(out) if out else output_folder(Path("out"), spec.name)
-    store = folder / "scenarios"
-    store.mkdir(parents=True, exist_ok=True)
+    rows_dir = folder / "scenarios"
+    rows_dir.mkdir(parents=True, exist_ok=True)
     hashes = {s.id: input_hash(s) for s in todo_all}
-    todo = [s for s in todo_all if not (resume and _done(store / f"{s.id}.json", hashes[s.id]))]
+    todo = [s for s in todo_all if not (resume and _done(rows_dir / f"{s.id}.json", hashes[s.id]))]
     by_id = {s.id: s for s in todo_all}
 
     def keep(row: dict) -> None:
         row = {**by_id[row["scenario"]].values, **row, "input_hash": hashes[row["scenario"]]}
-        text = json.dumps(row, default=str) + "\n"
-        _write_atomically(store / f"{row['scenario']}.json", lambda tmp: tmp.write_text(text))
+        store.write_row(rows_dir / f"{row['scenario']}.json", row)
 
     bar = _progress(len(todo), spec.name, progress)
     if todo:
@@ -281,7 +280,7 @@ def run_batch(
         else:
             _run_local(todo, spec.validate_ac, workers, keep, bar)
     bar.close()
-    rows = [json.loads((store / f"{s.id}.json").read_text()) for s in todo_all]
+    rows = [json.loads((rows_dir / f"{s.id}.json").read_text()) for s in todo_all]
     table = pd.DataFrame(rows).set_index("scenario")
     table = table.drop(columns=["traceback"], errors="ignore")
     _write_atomically(folder / "summary.csv", table.to_csv)
@@ -293,67 +292,20 @@ def run_batch(
 
 
 def _write_atomically(path: Path, write) -> None:
-    """``write(tmp)`` beside ``path``, then rename it over ``path``: a batch killed midway
-    leaves the old file or the new one, never half of one. (Against a killed process, not a
-    power cut: nothing is fsynced.)"""
-    tmp = path.with_name(f".{path.name}.tmp")
-    write(tmp)
-    os.replace(tmp, path)
+    """:func:`gridv2g.store.write_atomically` (kept under this name for callers)."""
+    store.write_atomically(path, write)
 
 
 def _done(path: Path, digest: str) -> bool:
-    """A scenario finished earlier with the same inputs: its row exists, says ok (failures
-    are retried) and carries ``digest`` (an edited base case, profile or session file, or
-    another gridv2g version, re-runs it)."""
-    if not path.is_file():
-        return False
-    try:
-        row = json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return False
-    return row.get("status") == "ok" and row.get("input_hash") == digest
-
-
-#: case fields that name files whose contents are inputs
-_FILE_FIELDS = ("csv", "opendss", "tables")
+    """A scenario finished earlier with the same inputs (:func:`gridv2g.store.done`)."""
+    return store.done(path, digest)
 
 
 def input_hash(scenario: Scenario) -> str:
-    """SHA-256 of a scenario's fully resolved inputs: its case mapping (canonical JSON), the
-    bytes of every file it names (CSV profiles and sessions, feeder files; a folder's files),
-    and the gridv2g version."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        code = version("gridv2g")
-    except PackageNotFoundError:  # running from a source tree without installing
-        code = "source"
-    digest = hashlib.sha256()
-    digest.update(code.encode())
-    digest.update(json.dumps(scenario.raw, sort_keys=True, default=str).encode())
-    base = Path(str(scenario.raw.get("base_dir", ".")))
-
-    def files(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key in _FILE_FIELDS and isinstance(value, str):
-                    yield base / value
-                else:
-                    yield from files(value)
-        elif isinstance(node, list):
-            for value in node:
-                yield from files(value)
-
-    for path in sorted({p.resolve() for p in files(scenario.raw)}):
-        members = sorted(path.rglob("*")) if path.is_dir() else [path]
-        for member in members:
-            if member.is_file():
-                digest.update(str(member).encode())
-                digest.update(member.read_bytes())
-        if path.suffix.lower() == ".dss":  # a master's redirects sit beside it
-            for member in sorted(path.parent.rglob("*.dss")):
-                digest.update(member.read_bytes())
-    return digest.hexdigest()
+    """SHA-256 of a scenario's fully resolved inputs (:func:`gridv2g.store.input_hash`): its
+    case mapping (canonical JSON), the bytes of every file it names (CSV profiles and
+    sessions, feeder files; a folder's files), and the gridv2g version."""
+    return store.input_hash(scenario.raw)
 
 
 def _run_local(todo, validate, workers, keep, bar) -> None:
@@ -391,6 +343,4 @@ def _run(runner, todo, validate, keep, bar) -> None:
 
 
 def _progress(total: int, name: str, enabled: bool):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=f"batch {name}", unit="scenario", disable=not enabled)
+    return store.progress(total, f"batch {name}", "scenario", enabled)

@@ -1,5 +1,5 @@
-"""Command line: ``gridv2g run``, ``validate``, ``site``, ``batch``, ``bench``, ``feeders``,
-``powerflow``, ``schema`` (thin: parse, call, print).
+"""Command line: ``gridv2g run``, ``validate``, ``site``, ``batch``, ``hosting``, ``bench``,
+``feeders``, ``powerflow``, ``schema`` (thin: parse, call, print).
 
 The CLI is the application, so it (and only it: the library never touches global state) sets
 up logging: progress lines (``INFO``) go to stderr, ``-v`` adds the library's details
@@ -526,6 +526,84 @@ def batch(
     for sid, row in failed.iterrows():
         typer.echo(f"  {sid}: {row.get('error')}")
     if failed.shape[0]:
+        raise typer.Exit(code=2)
+
+
+@app.command()
+def hosting(
+    case: Annotated[str, typer.Argument(help="grid case YAML with a hosting section")],
+    out: Annotated[
+        str | None, typer.Option(help="output folder (default out/<case>_hosting)")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="worker processes (default: CPUs)")] = None,
+    dask: Annotated[bool, typer.Option(help="run on a local Dask cluster")] = False,
+    address: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (implies --dask)")
+    ] = None,
+    resume: Annotated[bool, typer.Option(help="skip searches finished before")] = True,
+    solver: Annotated[str | None, typer.Option(help="solver (default: the case's)")] = None,
+    allow_outside_paths: Annotated[
+        bool, typer.Option(help="let the case read files outside its own folder")
+    ] = False,
+    lift_limits: Annotated[
+        bool, typer.Option(help="accept sizes beyond the load-time limits (periods, EVs, ...)")
+    ] = False,
+    dashboard_address: Annotated[
+        str, typer.Option(help="Dask dashboard address of a local cluster (host:port)")
+    ] = "127.0.0.1:8787",
+) -> None:
+    """Hosting capacity: the largest EV fleet per site and charging policy (uncontrolled,
+    smart, smart_v2g, smart_q), each verified in AC power flow, with the binding limit.
+
+    Example: gridv2g hosting cases/ieee33_hosting.yaml --workers 2 --out out/ieee33_hosting
+    """
+    from gridv2g.hosting import run as run_hosting
+
+    try:
+        with _step(f"hosting capacity of {case}"):
+            result = run_hosting(
+                case,
+                out,
+                workers=workers,
+                dask=dask,
+                address=address,
+                resume=resume,
+                allow_outside=allow_outside_paths,
+                lift_limits=lift_limits,
+                solver=solver,
+                dashboard_address=dashboard_address,
+            )
+    except GridV2GError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=1) from None
+    table, s = result.res_hosting, result.summary
+    typer.echo(f"== {s['case']}: hosting capacity by charging policy ({s['feeder']})")
+    ok = table[table.status == "ok"]
+    for _, row in ok.iterrows():
+        at_least = ">=" if row.censored else "  "
+        over = (
+            "search ceiling"
+            if row.censored
+            else f"{row.over_evs:g} EVs: {row.over_kind} {row.get('over_element', '')} "
+            f"{row.get('over_time', '')}"
+        )
+        typer.echo(
+            f"  {row.site:>8s} {row.policy:12s} {at_least}{row.max_evs:5g} EVs "
+            f"{row.max_kw:8.0f} kW (peak {row.peak_kw:7.0f} kW); binding {row.binding_kind} "
+            f"at {row.binding_element} {row.binding_time} ({row.binding_value:.4g} vs "
+            f"{row.binding_limit:.4g}); above: {over}"
+        )
+    if len(result.ratio):
+        typer.echo("  smart / uncontrolled [EVs / EVs]:")
+        typer.echo(result.ratio.to_string(float_format=lambda v: f"{v:.2f}"))
+    failed = table[table.status != "ok"]
+    for _, row in failed.iterrows():
+        typer.echo(f"  {row.site} {row.policy}: failed: {row.get('error')}", err=True)
+    typer.echo(
+        f"  {s['searches']} searches ({s['ran_now']} run now, {s['failed']} failed), wall "
+        f"time {s['wall_s']:.1f} s; written to {Path(out) if out else 'out/'}"
+    )
+    if len(failed):
         raise typer.Exit(code=2)
 
 

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gridv2g"
 #: any package of a lower layer, nothing of its own layer's other packages or above
 LAYERS: list[set[str]] = [
     {"errors"},
-    {"horizon", "parallel"},
+    {"horizon", "parallel", "store"},
     {"feeders", "profiles", "fleet"},
     {"inputs"},
     {"case", "model"},
@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"result"},
     {"problems"},
     {"validation"},
-    {"siting"},
+    {"siting", "hosting"},
     {"api"},
     {"batch", "bench"},
     {"__init__"},

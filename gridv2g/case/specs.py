@@ -30,6 +30,7 @@ class CaseError(GridV2GError, ValueError):
 SIZE_LIMITS = {
     "periods": 35_136,  # a leap year of 15-minute periods
     "n": 100_000,  # EVs of one sampler
+    "max_evs": 100_000,  # EVs of a hosting search
     "count": 1_000,  # stochastic scenarios
     "mean_evs": 100_000,
     "particles": 1_000,
@@ -420,6 +421,94 @@ class SharedSitingCaseSpec(_Model):
         return [x.bus for x in self.lots]
 
 
+class HostingSiteSpec(_Model):
+    """A candidate site of a hosting-capacity study: a feeder bus, and on multi-phase feeders
+    the phases its chargers connect to."""
+
+    bus: str = Field(description="feeder bus name")
+    phases: str | None = Field(
+        None,
+        pattern=r"^(all|[123](\.[123]){0,2})$",
+        description="phases the site's chargers connect to, e.g. '2' or '1.2.3' (default: "
+        "every phase of the bus, together); 'all': one candidate per single phase the bus has",
+    )
+    name: str | None = Field(
+        None, description="site label in tables and figures (default: bus, or bus.phase)"
+    )
+
+
+class HostingSessionsSpec(_Model):
+    """The per-EV sessions of a hosting study: ``max_evs`` EVs drawn once from a seeded
+    sampler; the fleet of N is the first N of them in a seeded random order, so each fleet
+    holds every smaller one (nested: the search over N is monotone in the fleet)."""
+
+    sampler: Literal["seed001_lot", "truncated_gaussian", "reservations"] = Field(
+        "seed001_lot", description="a gridv2g.fleet sampler that takes a fleet size n"
+    )
+    seed: int = Field(0, ge=0, description="random seed of the sampler and of the EV order")
+    day: str | None = Field(None, description="day the sampler draws on (default: horizon)")
+    options: dict[str, SamplerOption] = Field(
+        default_factory=dict, description="further keyword arguments of the sampler"
+    )
+
+    _day = field_validator("day")(_day_is_a_date)
+    _options = field_validator("options")(_options_fit_the_sampler)
+
+
+#: the charging policies of a hosting study (see gridv2g.hosting.policies)
+HOSTING_POLICIES = ("uncontrolled", "smart", "smart_v2g", "smart_q")
+
+
+class HostingSpec(_Model):
+    """Hosting capacity (``gridv2g hosting``): for each candidate site and charging policy,
+    the largest EV fleet the feeder hosts, verified in AC power flow
+    (:mod:`gridv2g.hosting`)."""
+
+    sites: list[HostingSiteSpec] = Field(min_length=1, description="candidate sites")
+    sessions: HostingSessionsSpec = Field(
+        default_factory=HostingSessionsSpec, description="the per-EV session sampler"
+    )
+    step: int = Field(5, ge=1, description="fleet sizes searched: multiples of step [EVs]")
+    max_evs: int = Field(200, ge=1, description="largest fleet searched [EVs]")
+    policies: list[Literal["uncontrolled", "smart", "smart_v2g", "smart_q"]] = Field(
+        default_factory=lambda: list(HOSTING_POLICIES),
+        min_length=1,
+        description="charging policies: uncontrolled (full power from arrival), smart "
+        "(cost-optimal, no V2G, unity power factor), smart_v2g (V2G allowed), smart_q (V2G "
+        "and reactive support of the station converter)",
+    )
+    charger_kw: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="charge and discharge rating of every EV [kW] (default: the sampler's)",
+    )
+    converter_kva_per_ev: float | None = Field(
+        None,
+        gt=0,
+        le=1000,
+        description="station converter rating per EV [kVA] (default: the EV's charge rating); "
+        "above it leaves reactive room at full charge (smart_q)",
+    )
+    degradation_per_kwh: float = Field(
+        0.0, ge=0, description="V2G degradation cost [money per kWh discharged]"
+    )
+    v_tol_pu: float = Field(
+        1e-4, ge=0, le=0.05, description="AC voltage beyond its limit by more is a violation [pu]"
+    )
+    loading_tol_percent: float = Field(
+        0.1, ge=0, le=50, description="AC line current above its rating by more [%] violates"
+    )
+
+    @model_validator(mode="after")
+    def _max_on_the_grid(self):
+        if self.max_evs < self.step:
+            raise ValueError(f"max_evs {self.max_evs} is below one step ({self.step} EVs)")
+        if len(set(self.policies)) != len(self.policies):
+            raise ValueError(f"policies: repeated in {self.policies}")
+        return self
+
+
 class Case(_CaseBase):
     """A gridv2g case (see the module docstring)."""
 
@@ -444,6 +533,9 @@ class Case(_CaseBase):
     )
     shared_siting: SharedSitingCaseSpec | None = Field(
         None, description="seed 004's siting with one shared fleet (`gridv2g site`)"
+    )
+    hosting: HostingSpec | None = Field(
+        None, description="hosting capacity by charging policy (`gridv2g hosting`)"
     )
     options: OptionsSpec = Field(default_factory=OptionsSpec, description="limits, switches")
     objective: ObjectiveSpec = Field(

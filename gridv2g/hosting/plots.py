@@ -1,0 +1,84 @@
+"""Figures of a hosting study (object-oriented matplotlib, no pyplot): capacity per site and
+policy as grouped bars, and the feeder map coloured by capacity, one panel per policy."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from matplotlib.figure import Figure
+
+#: colours of the policies in every figure
+POLICY_COLORS = {
+    "uncontrolled": "tab:gray",
+    "smart": "tab:blue",
+    "smart_v2g": "tab:green",
+    "smart_q": "tab:purple",
+}
+
+
+def bar_figure(result) -> Figure:
+    """Grouped bars: the largest hosted fleet [EVs] per site (x) and policy (colour); a
+    hatched bar is censored (the search's ceiling was hosted: at least that)."""
+    table = result.res_hosting
+    ok = table[table.status == "ok"]
+    sites = list(dict.fromkeys(table.site))
+    policies = [p for p in POLICY_COLORS if p in set(table.policy)]
+    fig = Figure(figsize=(max(6.0, 1.3 * len(sites) + 2.0), 4.2), layout="constrained")
+    ax = fig.add_subplot()
+    width = 0.8 / max(len(policies), 1)
+    x = np.arange(len(sites))
+    for j, policy in enumerate(policies):
+        rows = ok[ok.policy == policy].set_index("site").reindex(sites)
+        values = rows.max_evs.to_numpy(float)
+        bars = ax.bar(
+            x + (j - (len(policies) - 1) / 2) * width,
+            np.nan_to_num(values),
+            width,
+            label=policy,
+            color=POLICY_COLORS[policy],
+        )
+        for bar, censored in zip(bars, rows.censored.fillna(False).astype(bool), strict=True):
+            if censored:
+                bar.set_hatch("//")
+    ax.set_xticks(x, sites, rotation=30 if len(sites) > 6 else 0)
+    ax.set_xlabel("site (bus or bus.phase)")
+    ax.set_ylabel("hosting capacity [EVs]")
+    ax.set_title(f"{result.summary['case']}: largest hosted EV fleet by charging policy")
+    ax.legend(title="policy (hatched: at the search ceiling)", fontsize="small")
+    ax.grid(axis="y", alpha=0.3)
+    return fig
+
+
+def map_figures(result) -> list[tuple[str, Figure]]:
+    """One feeder map per policy, buses coloured by hosting capacity [EVs] (sites only;
+    a bus with several phase sites shows their sum). Empty when the feeder map is not
+    available (:mod:`gridv2g.plots.maps`)."""
+    try:
+        from gridv2g.plots.maps import feeder_map
+    except ImportError:
+        return []
+    table = result.res_hosting
+    ok = table[table.status == "ok"]
+    out = []
+    for policy in [p for p in POLICY_COLORS if p in set(ok.policy)]:
+        values = ok[ok.policy == policy].groupby("bus").max_evs.sum().astype(float)
+        fig = feeder_map(
+            result.feeder,
+            values,
+            title=f"{result.summary['case']}: hosting capacity, {policy}",
+            label="hosting capacity [EVs]",
+        )
+        out.append((f"hosting_map_{policy}.png", fig))
+    return out
+
+
+def hosting_figures(result, folder) -> list[Path]:
+    """Write the bar chart and the maps as PNG into ``folder``; returns the paths."""
+    folder = Path(folder)
+    paths = []
+    for name, fig in [("hosting_bars.png", bar_figure(result)), *map_figures(result)]:
+        path = folder / name
+        fig.savefig(path, dpi=120)
+        paths.append(path)
+    return paths
