@@ -601,7 +601,7 @@ def hosting(
         typer.echo(f"  {row.site} {row.policy}: failed: {row.get('error')}", err=True)
     typer.echo(
         f"  {s['searches']} searches ({s['ran_now']} run now, {s['failed']} failed), wall "
-        f"time {s['wall_s']:.1f} s; written to {Path(out) if out else 'out/'}"
+        f"time {s['wall_s']:.1f} s; written to {s['folder']}"
     )
     if len(failed):
         raise typer.Exit(code=2)

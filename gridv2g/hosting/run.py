@@ -285,6 +285,7 @@ def run(
         "ok": int(len(table) - len(failed)),
         "failed": len(failed),
         "ran_now": len(todo),
+        "folder": str(folder),
         "wall_s": time.perf_counter() - t0,
         "units": {
             "max_evs": "EVs: the largest fleet on the step grid whose plan is hosted",
