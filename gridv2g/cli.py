@@ -21,6 +21,7 @@ from gridv2g.case.load import output_folder
 from gridv2g.errors import GridV2GError
 from gridv2g.feeders import SHIPPED
 from gridv2g.feeders import load_feeder as _load_feeder
+from gridv2g.report import write_html
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 log = logging.getLogger("gridv2g.cli")
@@ -208,15 +209,21 @@ def run(
         if key in result.summary:
             typer.echo(summary_line(key, result.summary[key], loaded.currency))
     ok = True
+    replays = []
     if check:
         with _step("replaying in AC power flow (pandapower)"):
             report = g.validate(result)
         _write_and_echo(report, folder)
+        replays.append(report)
         ok = bool(report.summary["limits_ok"])  # limits broken: exit 1 (flags only warn)
     if opendss and loaded.problem == "co_optimize":
         with _step("replaying in OpenDSS (unbalanced feeder)"):
             report = g.validate(result, engine="opendss")
+        replays.append(report)
         ok = _opendss_echo(report, folder) and ok
+    if replays:
+        with _step("writing report.html with the replays"):
+            write_html(folder, result, replays=replays)
     if export and loaded.problem != "co_optimize":
         typer.echo(f"error: --export needs a grid case; '{loaded.name}' has no feeder", err=True)
         raise typer.Exit(code=2)

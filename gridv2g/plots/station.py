@@ -29,6 +29,11 @@ def station_power(result, ax=None) -> Figure:
     return ax.figure
 
 
+def station_figure_set(result) -> dict[str, Figure]:
+    """The standard figures of a station result, {file stem: Figure}."""
+    return {"station_power": station_power(result)}
+
+
 def station_figures(result, directory: str | Path) -> list[Path]:
     """Write the station power figure as a PNG file; returns its path."""
-    return save({"station_power.png": station_power(result)}, Path(directory))
+    return save({f"{k}.png": f for k, f in station_figure_set(result).items()}, Path(directory))

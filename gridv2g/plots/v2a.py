@@ -208,7 +208,11 @@ def lambda_sweep(results: dict, title: str | None = None):
     return fig
 
 
+def figure_set(result) -> dict[str, Figure]:
+    """The standard figures of a V2A result, {file stem: Figure}."""
+    return {"v2a_schedule": schedule(result, title=f"V2A {result.summary['site_kind']}")}
+
+
 def write_figures(result, directory: str | Path) -> list[Path]:
     """Write the schedule figure of a result as a PNG file; returns its path."""
-    fig = schedule(result, title=f"V2A {result.summary['site_kind']}")
-    return save({"v2a_schedule.png": fig}, Path(directory))
+    return save({f"{k}.png": f for k, f in figure_set(result).items()}, Path(directory))

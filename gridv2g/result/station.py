@@ -9,7 +9,6 @@ optimizer's, the MPC's, the baseline's) into ``res_ev``, ``res_station``, ``res_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -94,8 +93,8 @@ class StationResult(ResultBase):
     res_price: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: dict | None = None
 
-    def figures(self, directory: Path) -> list[Path]:
-        return plots.station_figures(self, directory)
+    def figure_set(self) -> dict:
+        return plots.station_figure_set(self)
 
 
 def money(data: StationData, c, d, net) -> dict[str, float]:
