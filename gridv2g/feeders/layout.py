@@ -105,7 +105,7 @@ def tree_layout(feeder) -> pd.DataFrame:
 
 def distance_km(feeder) -> pd.Series:
     """Each bus's distance from the source along the feeder [km] (line lengths summed;
-    transformers and switches count 0). NaN for a bus the source does not reach."""
+    switches their own length, transformers 0). NaN for a bus the source does not reach."""
     graph = feeder.graph()
     length = feeder.line["length_km"].astype(float).fillna(0.0)
     for _a, _b, data in graph.edges(data=True):
