@@ -142,7 +142,7 @@ def run(
     """
 
     import gridv2g as g
-    from gridv2g.result.units import summary_line
+    from gridv2g.units import summary_line
     from gridv2g.validation import export_opendss_daily, export_pandapower_timeseries
 
     # --export kind -> (subfolder, writer)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from gridv2g.report.html import Page
-from gridv2g.result.units import DEFAULT_CURRENCY
+from gridv2g.units import DEFAULT_CURRENCY
 
 __all__ = ["Page", "write_html"]
 

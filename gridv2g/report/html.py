@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gridv2g.result.units import DEFAULT_CURRENCY, unit_of
+from gridv2g.units import DEFAULT_CURRENCY, unit_of
 
 #: resolution of embedded figures [dpi] (the PNG files use 110)
 EMBED_DPI = 96
@@ -90,7 +90,7 @@ class Page:
 
     def summary(self, summary: dict, currency: str = DEFAULT_CURRENCY, keys=None) -> Page:
         """Headline figures as a (figure, value, unit) table; units from the figure names and
-        the case's currency (:func:`gridv2g.result.units.unit_of`); nested dicts and lists are
+        the case's currency (:func:`gridv2g.units.unit_of`); nested dicts and lists are
         left out (they have their own tables)."""
         rows = []
         for key in keys if keys is not None else summary:
@@ -133,7 +133,7 @@ class Page:
     def render(self) -> str:
         """The page as one HTML string."""
         stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        from gridv2g import __version__
+        from gridv2g.version import __version__
 
         nav = "".join(f'<a href="#{a}">{html.escape(h)}</a>' for a, h, _ in self._sections)
         body = "".join(
