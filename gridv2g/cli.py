@@ -445,7 +445,8 @@ def site(
     ] = None,
 ) -> None:
     """Site and size stations: PSO (or enumeration) over the co-optimization; with a
-    shared_siting section, seed 004's siting with one shared fleet.
+    shared_siting section, seed 004's siting with one shared fleet. Writes the tables as CSV,
+    PNG figures (convergence, the sites on the feeder map, costs) and report.html.
 
     Example: gridv2g site cases/ieee123_gao2019_siting.yaml --workers 2 --reference
     """
@@ -470,11 +471,20 @@ def site(
     folder = Path(out) if out else output_folder("out", f"{loaded.name}_siting")
     if loaded.shared_siting is not None:
         _write_shared(loaded.name, shared, folder, loaded.currency)
+        from gridv2g.siting.report import write_shared
+        from gridv2g.siting.swarm import shared_spec
+
+        with _step("writing figures and report.html"):
+            write_shared(folder, shared, loaded, shared_spec(loaded).lots)
         return
     folder.mkdir(parents=True, exist_ok=True)
     result.best.to_csv(folder / "best.csv")
     result.evaluations.to_csv(folder / "evaluations.csv", index=False)
     result.history.to_csv(folder / "history.csv")
+    from gridv2g.siting.report import write_per_site
+
+    with _step("writing figures and report.html"):
+        write_per_site(folder, result, loaded)
     typer.echo(f"== {loaded.name}: siting ({loaded.siting.method})")
     for name, row in result.best.iterrows():
         typer.echo(f"  {name:12s} bus {row.bus:>6s}  {row.s_kva:g} kVA")
