@@ -133,9 +133,10 @@ def uncontrolled_on_feeder(comparison: dict, vmin_limit_pu=None, vmax_limit_pu=N
             label, colour, ls = _style(plan)
             values = voltage[(node, plan)]
             ax.step(voltage.index, values, where="post", color=colour, ls=ls, label=label)
-        for lim in (vmin_limit_pu, vmax_limit_pu):
-            if lim is not None:
-                ax.axhline(lim, color=LIMIT_COLOR, ls="--", lw=0.8, label=f"limit {lim:g} pu")
+        limits = [lim for lim in (vmin_limit_pu, vmax_limit_pu) if lim is not None]
+        for k, lim in enumerate(limits):
+            text = "limits " + " / ".join(f"{v:g}" for v in limits) + " pu"
+            ax.axhline(lim, color=LIMIT_COLOR, ls="--", lw=0.8, label=None if k else text)
         ax.set_ylabel(f"V bus {node} [pu]")
         ax.set_title(f"Phase voltage at bus {node.replace('.', ' phase ')} (OpenDSS)")
         ax.legend(fontsize=8)
