@@ -21,8 +21,7 @@ from gridv2g.errors import (
     OpenDSSError,
     SolveError,
 )
-
-__version__ = "0.1.0"
+from gridv2g.version import __version__
 
 __all__ = [
     "FeederError",

@@ -19,7 +19,9 @@ skipping scenarios already done with the same inputs and retrying failed ones: a
 the hash of its scenario's fully resolved inputs (:func:`input_hash`: the case mapping, the
 files it names, the gridv2g version), and a changed hash re-runs it (``resume=False``
 recomputes all).
-``OUT/summary.parquet`` (and ``.csv``) gathers the rows at the end, one column per varied path.
+``OUT/summary.parquet`` (and ``.csv``) gathers the rows at the end, one column per varied path;
+``OUT/batch_sweep.png`` draws the key figures against the varied fields and ``OUT/report.html``
+holds them with the failed scenarios and their errors.
 
 Execution: local worker processes by default (``workers``, default the CPU count), or a Dask
 cluster (``dask=True`` starts a local one; ``address`` connects to a running scheduler), the
@@ -55,6 +57,7 @@ from gridv2g.case import CaseError, case_from_dict, expand_shorthands, output_fo
 from gridv2g.case.yamlio import load_yaml_file
 from gridv2g.errors import GridV2GError
 from gridv2g.parallel import DaskRunner, ProcessRunner, WorkerLost
+from gridv2g.result.units import DEFAULT_CURRENCY
 
 #: most scenarios one sweep may expand to (an option lifts it)
 MAX_SCENARIOS = 100_000
@@ -288,7 +291,48 @@ def run_batch(
         folder / "summary.parquet",
         table.astype({c: str for c in table.columns if table[c].dtype == object}).to_parquet,
     )
+    write_report(folder, table, spec, base.get("currency") or DEFAULT_CURRENCY)
     return table
+
+
+def write_report(folder: Path, table: pd.DataFrame, spec: SweepSpec, currency: str) -> Path:
+    """``batch_sweep.png`` (key figures against the varied fields,
+    :mod:`gridv2g.plots.batch`) and ``report.html``: the sweep, its figures, the failed
+    scenarios with their errors and the summary table. Returns the report's path."""
+    from gridv2g.plots.batch import figure_set, key_figures
+    from gridv2g.plots.grid import save
+    from gridv2g.report import Page
+
+    varied = list(spec.vary)
+    figures = figure_set(table, varied, currency, spec.name)
+    save({f"{k}.png": f for k, f in figures.items()}, folder)
+    failed = table[table.status != "ok"]
+    page = Page(spec.name, f"{spec.description} | scenario batch ({spec.mode})".lstrip(" |"))
+    page.section("Summary")
+    page.summary(
+        {
+            "scenarios": len(table),
+            "finished": len(table) - len(failed),
+            "failed": len(failed),
+            "varied": ", ".join(varied),
+            "base": spec.base,
+        },
+        currency,
+    )
+    page.section("Figures")
+    for fig in figures.values():
+        page.figure(fig)
+    page.section("Failed scenarios")
+    if len(failed):
+        page.text(f"{len(failed)} of {len(table)} scenarios failed", cls="warn")
+        page.table(failed[["error"]] if "error" in failed else failed, "Failed scenarios")
+    else:
+        page.text("None.")
+    page.section("Scenarios")
+    columns = [c for c in [*varied, "status", *key_figures(table), "seconds"] if c in table]
+    caption = f"One row per scenario (money in {currency}; every column in summary.csv)"
+    page.table(table[columns], caption)
+    return page.write(folder / "report.html")
 
 
 def _write_atomically(path: Path, write) -> None:

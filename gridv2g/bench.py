@@ -27,6 +27,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from gridv2g import progress
 from gridv2g.problems.co_optimize import CoOptimization, DERData, GridData
 from gridv2g.profiles import Horizon, price_shape, standard_shape
 from gridv2g.solvers import SOLVER_DEFAULTS
@@ -749,10 +750,38 @@ def bench_unbalanced(
 
 
 def run(quick: bool = False, json_path: str | Path | None = None, echo=print) -> list[dict]:
-    """Run the benchmarks (``quick``: 24 periods, small fleets); print, write JSON records."""
+    """Run the benchmarks (``quick``: 24 periods, small fleets); print a line per record
+    (``echo``), write JSON records; a progress bar counts the records (:mod:`gridv2g.progress`)."""
+    say = echo
     plan = [("ieee33", 24), ("ieee123", 24)] if quick else [("ieee33", 96), ("ieee123", 96)]
     stations = [(50, False), (20, True)] if quick else [(500, False), (50, True)]
     records = []
+    # (feeder, EVs, need scale, aggregate, compare with the per-EV model)
+    fleet_plan = (
+        [("ieee33", 50, 1.0, False, False), ("ieee33", 50, 1.0, True, True)]
+        if quick
+        else [
+            ("ieee33", 500, 1.0, False, False),
+            ("ieee123", 500, 1.0, False, False),
+            ("ieee123", 1000, 0.1, True, True),
+            ("ieee123", 5000, 0.1, True, False),
+        ]
+    )
+    unbalanced_plan = (
+        [(24, 0, 1.0, False)]
+        if quick
+        else [(96, 0, 1.0, False), (96, 500, 1.0, False), (96, 5000, 0.1, True)]
+    )
+    sizes_plan = [("ieee33", 24, 0)] if quick else [("ieee33", 96, 0), ("ieee33", 96, 50)]
+    total = len(plan) + len(stations) + len(fleet_plan) + len(unbalanced_plan)
+    total += len(sizes_plan) + 2 + (0 if quick else 2)  # siting, MPC; forms, shared siting
+    bar = progress.bar(total=total, desc="bench", unit="record")
+
+    def echo(text: str) -> None:  # a record is done: its line, then the bar moves
+        bar.clear()
+        say(text)
+        bar.update()
+
     for feeder_name, periods in plan:
         record = bench_grid(feeder_name, periods)
         records.append(record)
@@ -787,17 +816,6 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"{s['total']:.3f} s; {f['variables']} variables; "
             f"RSS peak {record['peak_rss_mb']:.0f} MB (+{record['peak_memory_mb']:.0f} MB)"
         )
-    # (feeder, EVs, need scale, aggregate, compare with the per-EV model)
-    fleet_plan = (
-        [("ieee33", 50, 1.0, False, False), ("ieee33", 50, 1.0, True, True)]
-        if quick
-        else [
-            ("ieee33", 500, 1.0, False, False),
-            ("ieee123", 500, 1.0, False, False),
-            ("ieee123", 1000, 0.1, True, True),
-            ("ieee123", 5000, 0.1, True, False),
-        ]
-    )
     for feeder_name, n_ev, need_scale, aggregate, compare in fleet_plan:
         record = bench_fleet_grid(feeder_name, n_ev, need_scale, aggregate, compare)
         records.append(record)
@@ -821,11 +839,6 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
                 else ""
             )
         )
-    unbalanced_plan = (
-        [(24, 0, 1.0, False)]
-        if quick
-        else [(96, 0, 1.0, False), (96, 500, 1.0, False), (96, 5000, 0.1, True)]
-    )
     for periods, n_ev, need_scale, aggregate in unbalanced_plan:
         record = bench_unbalanced(periods, n_ev, need_scale, aggregate)
         records.append(record)
@@ -870,7 +883,6 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
         f"(x{record['ratios']['dense_over_plugged']:.2f}); first step {s['first_step']:.3f} s, "
         f"total {s['total']:.1f} s; RSS peak {record['peak_rss_mb']:.0f} MB"
     )
-    sizes_plan = [("ieee33", 24, 0)] if quick else [("ieee33", 96, 0), ("ieee33", 96, 50)]
     for feeder_name, periods, n_ev in sizes_plan:
         record = bench_sizes(feeder_name, periods, n_ev)
         records.append(record)
@@ -884,6 +896,7 @@ def run(quick: bool = False, json_path: str | Path | None = None, echo=print) ->
             f"(x{r['rebuild_sweep_over_resize_sweep']:.2f}); objectives "
             f"{f['max_objective_difference']:.1e} apart; recompiled: {f['recompiled']}"
         )
+    bar.close()
     if json_path is not None:
         Path(json_path).write_text(json.dumps(records, indent=2, default=str) + "\n")
     return records

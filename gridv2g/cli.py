@@ -21,6 +21,7 @@ from gridv2g.case.load import output_folder
 from gridv2g.errors import GridV2GError
 from gridv2g.feeders import SHIPPED
 from gridv2g.feeders import load_feeder as _load_feeder
+from gridv2g.report import write_html
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 log = logging.getLogger("gridv2g.cli")
@@ -134,14 +135,23 @@ def run(
             "pandapower_timeseries/); repeatable"
         ),
     ] = None,
+    compare: Annotated[
+        bool,
+        typer.Option(
+            help="compare the plan with the uncontrolled and station-first plans (grid cases "
+            "with an EV fleet: each placed on the feeder; station cases: the uncontrolled "
+            "baseline); writes compare_plans.csv, figures and a report section"
+        ),
+    ] = False,
 ) -> None:
-    """Solve a case, replay it in AC power flow and write tables, summary and plots.
+    """Solve a case, replay it in AC power flow and write tables, summary, plots and
+    report.html.
 
-    Example: gridv2g run cases/ieee33_der.yaml --out out/ieee33 --export opendss
+    Example: gridv2g run cases/ieee33_ev.yaml --out out/ieee33_ev --compare
     """
 
     import gridv2g as g
-    from gridv2g.result.units import summary_line
+    from gridv2g.units import summary_line
     from gridv2g.validation import export_opendss_daily, export_pandapower_timeseries
 
     # --export kind -> (subfolder, writer)
@@ -208,15 +218,24 @@ def run(
         if key in result.summary:
             typer.echo(summary_line(key, result.summary[key], loaded.currency))
     ok = True
+    replays = []
     if check:
         with _step("replaying in AC power flow (pandapower)"):
             report = g.validate(result)
         _write_and_echo(report, folder)
+        replays.append(report)
         ok = bool(report.summary["limits_ok"])  # limits broken: exit 1 (flags only warn)
     if opendss and loaded.problem == "co_optimize":
         with _step("replaying in OpenDSS (unbalanced feeder)"):
             report = g.validate(result, engine="opendss")
+        replays.append(report)
         ok = _opendss_echo(report, folder) and ok
+    comparison = None
+    if compare:
+        comparison = _compare(result, folder, solver, loaded.currency)
+    if replays or comparison:
+        with _step("writing report.html with the replays and the comparison"):
+            write_html(folder, result, replays=replays, comparison=comparison)
     if export and loaded.problem != "co_optimize":
         typer.echo(f"error: --export needs a grid case; '{loaded.name}' has no feeder", err=True)
         raise typer.Exit(code=2)
@@ -228,6 +247,34 @@ def run(
     typer.echo(f"  written to {folder}")
     if not ok:
         raise typer.Exit(code=1)
+
+
+def _compare(result, folder: Path, solver: str | None, currency: str) -> dict:
+    """``--compare``: the plans compared with ``result``
+    (:func:`gridv2g.validation.plans.compare_result`), written as ``compare_plans.csv`` and
+    PNG figures, printed with units; returns the report's ``comparison``."""
+    from gridv2g.plots.grid import save
+    from gridv2g.result.units import unit_of
+    from gridv2g.validation.plans import compare_result
+
+    with _step("comparing with the uncontrolled and station-first plans"):
+        try:
+            comparison = compare_result(result, solver)
+        except GridV2GError as err:  # the comparison is extra: the run itself stands
+            comparison = {"table": None, "figures": {}, "notes": [f"not compared: {err}"]}
+    table = comparison["table"]
+    typer.echo("  plans compared:")
+    if table is not None and len(table):
+        table.to_csv(folder / "compare_plans.csv")
+        units = {c: comparison.get("units", {}).get(c) or unit_of(c, currency) for c in table}
+        # one row per figure, one column per plan: readable at any number of figures
+        shown = table.rename(columns={c: f"{c} [{u}]" if u else c for c, u in units.items()}).T
+        text = shown.to_string(float_format=lambda v: f"{v:.6g}")
+        typer.echo("\n".join(f"    {line}" for line in text.splitlines()))
+    for note in comparison["notes"]:
+        typer.echo(f"  note: {note}")
+    save({f"{k}.png": f for k, f in comparison["figures"].items()}, folder)
+    return comparison
 
 
 def _write_report(report, folder: Path, line: str) -> None:
@@ -398,7 +445,8 @@ def site(
     ] = None,
 ) -> None:
     """Site and size stations: PSO (or enumeration) over the co-optimization; with a
-    shared_siting section, seed 004's siting with one shared fleet.
+    shared_siting section, seed 004's siting with one shared fleet. Writes the tables as CSV,
+    PNG figures (convergence, the sites on the feeder map, costs) and report.html.
 
     Example: gridv2g site cases/ieee123_gao2019_siting.yaml --workers 2 --reference
     """
@@ -423,11 +471,20 @@ def site(
     folder = Path(out) if out else output_folder("out", f"{loaded.name}_siting")
     if loaded.shared_siting is not None:
         _write_shared(loaded.name, shared, folder, loaded.currency)
+        from gridv2g.siting.report import write_shared
+        from gridv2g.siting.swarm import shared_spec
+
+        with _step("writing figures and report.html"):
+            write_shared(folder, shared, loaded, shared_spec(loaded).lots)
         return
     folder.mkdir(parents=True, exist_ok=True)
     result.best.to_csv(folder / "best.csv")
     result.evaluations.to_csv(folder / "evaluations.csv", index=False)
     result.history.to_csv(folder / "history.csv")
+    from gridv2g.siting.report import write_per_site
+
+    with _step("writing figures and report.html"):
+        write_per_site(folder, result, loaded)
     typer.echo(f"== {loaded.name}: siting ({loaded.siting.method})")
     for name, row in result.best.iterrows():
         typer.echo(f"  {name:12s} bus {row.bus:>6s}  {row.s_kva:g} kVA")

@@ -16,12 +16,12 @@ PACKAGE = Path(__file__).resolve().parent.parent / "gridv2g"
 #: lowest first; a module may import its own package (the first name after ``gridv2g.``) and
 #: any package of a lower layer, nothing of its own layer's other packages or above
 LAYERS: list[set[str]] = [
-    {"errors"},
-    {"horizon", "parallel", "store"},
+    {"errors", "version"},
+    {"horizon", "parallel", "progress", "units", "store"},
     {"feeders", "profiles", "fleet"},
     {"inputs"},
     {"case", "model"},
-    {"solvers", "plots"},
+    {"solvers", "plots", "report"},
     {"result"},
     {"problems"},
     {"validation"},

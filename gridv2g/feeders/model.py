@@ -127,8 +127,22 @@ class Feeder:
         return balance(self)
 
     def to_pandapower(self):
-        """Balanced pandapower network of this feeder (:mod:`gridv2g.feeders.pandapower_bridge`)."""
-        return self.balanced().to_pandapower()
+        """Balanced pandapower network of this feeder (:mod:`gridv2g.feeders.pandapower_bridge`),
+        with ``net.bus.geo`` (GeoJSON points) from :func:`gridv2g.feeders.layout.bus_xy`: the
+        feeder's own coordinates, or a one-line diagram where it has none."""
+        import json
+
+        from gridv2g.feeders.layout import bus_xy
+
+        net = self.balanced().to_pandapower()
+        xy = bus_xy(self).reindex(net.bus.name.astype(str))
+        net.bus["geo"] = [
+            json.dumps({"type": "Point", "coordinates": [float(x), float(y)]})
+            if np.isfinite(x) and np.isfinite(y)
+            else None
+            for x, y in zip(xy.x, xy.y, strict=True)
+        ]
+        return net
 
     def to_opendss(self, directory: str | Path) -> Path:
         """Write a complete OpenDSS model; returns the path of its master file."""

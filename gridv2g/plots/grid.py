@@ -89,13 +89,18 @@ def uncontrolled_vs_optimized(comparison: dict, limits=(0.95, 1.05)) -> Figure:
     return fig
 
 
+def grid_figure_set(result) -> dict[str, Figure]:
+    """The standard figures of a grid result, {file stem: Figure}, in report order."""
+    figures = {"substation_voltage": substation_and_voltage(result)}
+    if len(result.res_ev):
+        figures["fleet"] = fleet_on_feeder(result)
+    return figures
+
+
 def result_figures(result, directory: str | Path) -> list[Path]:
     """Write the standard figures of a grid result as PNG files; returns their paths."""
-    directory = Path(directory)
-    figures = {"substation_voltage.png": substation_and_voltage(result)}
-    if len(result.res_ev):
-        figures["fleet.png"] = fleet_on_feeder(result)
-    return save(figures, directory)
+    figures = grid_figure_set(result)
+    return save({f"{k}.png": f for k, f in figures.items()}, Path(directory))
 
 
 def save(figures: dict[str, Figure], directory: Path) -> list[Path]:

@@ -75,7 +75,8 @@ def site_power(result, ax=None, label: str = "optimized load"):
     ax.stairs(site.base_load_kw, x, baseline=None, color="k", ls="--", label="base load")
     ax.stairs(site.p_kw, x, baseline=None, color="tab:red", lw=1.8, label=label)
     ax.axhline(0, color="k", lw=0.5)
-    ax.set_ylabel("kW")
+    ax.set_ylabel("power [kW]")
+    ax.set_title("Site load and EV power by status (charging up, discharging down)", fontsize=10)
     ax.legend(loc="upper left", fontsize=8, ncol=3)
     ax.xaxis_date()
     return ax
@@ -98,6 +99,8 @@ def status_map(result, ax=None):
         vmax=len(names) - 0.5,
     )
     ax.set_yticks(np.arange(status.shape[1]) + 0.5, status.columns, fontsize=7)
+    ax.set_ylabel("EV")
+    ax.set_title("Status of every EV per period", fontsize=10)
     used = [s for s in names if (status == s).to_numpy().any()]
     ax.legend(
         handles=[Patch(color=STATUS_COLORS[s], label=s) for s in used],
@@ -118,37 +121,48 @@ def soc(result, ax=None):
     x = _edges(values.index)
     for ev in values.columns:
         ax.stairs(values[ev].where(plugged[ev]), x, baseline=None, lw=1, label=ev)
-    ax.set_ylabel("SOC")
+    ax.set_ylabel("SOC [fraction]")
     ax.set_ylim(0, 1)
+    ax.set_title("State of charge while plugged in (end of each period)", fontsize=10)
+    ax.legend(
+        fontsize=7,
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        ncol=max(1, (len(values.columns) + 9) // 10),
+    )
     ax.xaxis_date()
     return ax
 
 
 def prices(result, ax=None):
-    """The load price and the V2G price per kWh (Fig. 8)."""
+    """The load price and the V2G price [currency/kWh] (Fig. 8)."""
     if ax is None:
         ax = Figure(figsize=(9, 2)).subplots()
     site = result.res_site
     x = _edges(site.index)
     ax.stairs(site.load_price, x, baseline=None, label="load price")
     ax.stairs(site.v2g_price, x, baseline=None, label="V2G price")
-    ax.set_ylabel("per kWh")
+    currency = result.summary.get("currency") or "currency units"
+    ax.set_ylabel(f"price [{currency}/kWh]")
+    ax.set_title("Prices", fontsize=10)
     ax.legend(fontsize=8, loc="upper left")
     ax.xaxis_date()
     return ax
 
 
 def schedule(result, title: str | None = None):
-    """Prices, site power, EV statuses and SOC of one result, one figure."""
-    fig = Figure(figsize=(10, 9))
+    """Prices [currency/kWh], site power [kW], EV statuses and SOC of one result, one figure
+    (``title`` is its suptitle)."""
+    fig = Figure(figsize=(10, 10))
     axes = fig.subplots(4, 1, sharex=True, gridspec_kw={"height_ratios": [1.2, 2.5, 2, 1.5]})
     prices(result, axes[0])
     site_power(result, axes[1])
     status_map(result, axes[2])
     soc(result, axes[3])
     axes[3].xaxis.set_major_formatter(mdates.DateFormatter("%H:%M"))
+    axes[3].set_xlabel("time")
     if title:
-        axes[0].set_title(title)
+        fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -208,7 +222,16 @@ def lambda_sweep(results: dict, title: str | None = None):
     return fig
 
 
+def figure_set(result) -> dict[str, Figure]:
+    """The standard figures of a V2A result, {file stem: Figure}: ``v2a_schedule``
+    (:func:`schedule`, titled with the case, the site kind and the bill)."""
+    s = result.summary
+    case = s.get("case") or getattr(getattr(result, "case", None), "name", "") or ""
+    currency = s.get("currency") or "currency units"
+    what = f"V2A {s['site_kind']} schedule, bill {s['bill']:.2f} {currency}"
+    return {"v2a_schedule": schedule(result, title=f"{case}: {what}" if case else what)}
+
+
 def write_figures(result, directory: str | Path) -> list[Path]:
     """Write the schedule figure of a result as a PNG file; returns its path."""
-    fig = schedule(result, title=f"V2A {result.summary['site_kind']}")
-    return save({"v2a_schedule.png": fig}, Path(directory))
+    return save({f"{k}.png": f for k, f in figure_set(result).items()}, Path(directory))

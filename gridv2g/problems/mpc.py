@@ -48,6 +48,7 @@ from gridv2g.result.station import (
     PRICE_KEYS,
     StationResult,
     baseline,
+    limit_table,
     price_table,
     schedule_summary,
     station_tables,
@@ -372,8 +373,10 @@ class RollingHorizon(Problem):
             res_station=res_station,
             res_ev_summary=res_ev_summary,
             res_price=price_table(self.data),
+            res_limit=limit_table(self.data),
             summary=summary,
             baseline=base,
+            plan="rolling horizon (MPC)",
         )
 
 
@@ -432,7 +435,8 @@ def control(
 ) -> StationResult:
     """Rolling-horizon control of ``data`` (``options`` go to the solver of every step); with
     ``compare`` the result's summary also holds the perfect-foresight cost and the MPC's cost
-    against it (percent)."""
+    against it (percent), and ``res_station_perfect_foresight`` the perfect-foresight
+    optimum's station net import [kW]."""
     if not compare:
         return RollingHorizon(data, window, penalty).run(solver, progress=progress, **options)
     cmp = compare_with_perfect_foresight(data, window, solver, progress, penalty, **options)
@@ -441,4 +445,6 @@ def control(
     result.summary["cost_vs_perfect_foresight_percent"] = float(
         cmp.table.cost_vs_perfect_foresight_percent["mpc"]
     )
+    # the perfect-foresight station power, drawn beside the MPC's and written with it
+    result.res_station_perfect_foresight = cmp.perfect_foresight.res_station[["p_kw"]].copy()
     return result

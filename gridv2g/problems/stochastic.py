@@ -32,6 +32,7 @@ import scipy.sparse as sp
 
 from gridv2g.errors import GridV2GError
 from gridv2g.fleet import mean_scenario, sample_scenarios
+from gridv2g.horizon import long_table
 from gridv2g.inputs import StationData, StationSpec, StochasticData
 from gridv2g.model.arrays import ess_arrays, station_ev_arrays
 from gridv2g.model.fleet import set_station_limits
@@ -92,6 +93,10 @@ class TwoStageSolution:
     scenario_profit: np.ndarray
     status: str
     seconds: float
+    #: (scenario x period) station net import [kW] (the second stage)
+    net_kw: np.ndarray | None = None
+    #: (scenario x period boundary) storage energy [kWh], from the first stage's E0
+    ess_e_kwh: np.ndarray | None = None
 
 
 class TwoStageProblem(Problem):
@@ -162,6 +167,7 @@ class TwoStageProblem(Problem):
             profit = profit - stacked.shortfall_penalty_per_kwh * (Smat @ block.shortfall)
         self.scenario_value = profit - data.day_ahead_price_per_kwh * e0
         self.e0 = e0
+        self.block = block
         self.integer = block.integer
         self.problem = cp.Problem(cp.Maximize(cp.sum(self.scenario_value) / S), cons)
         self.timings = {"build_s": time.perf_counter() - t0}
@@ -173,6 +179,8 @@ class TwoStageProblem(Problem):
             scenario_profit=np.asarray(self.scenario_value.value, dtype=float),
             status=self.problem.status,
             seconds=self.timings["build_s"] + self.timings["total_s"],
+            net_kw=np.asarray(self.block.net_kw.value, dtype=float),
+            ess_e_kwh=np.asarray(self.block.ess_e.value, dtype=float),
         )
 
 
@@ -225,6 +233,14 @@ def solve_stochastic(data: StochasticData, solver: str = "CLARABEL", **options) 
         },
         index=pd.RangeIndex(len(data.scenarios), name="scenario"),
     )
+    times = data.base.horizon.index
+    names = list(range(len(data.scenarios)))
+    res_power = pd.DataFrame(
+        {
+            "p_kw": long_table(rp.net_kw, times, names, "scenario"),
+            "ess_e_kwh": long_table(rp.ess_e_kwh[:, 1:], times, names, "scenario"),
+        }
+    )
     return StochasticResult(
         status=rp.status,
         solver=solver,
@@ -235,4 +251,5 @@ def solve_stochastic(data: StochasticData, solver: str = "CLARABEL", **options) 
         },
         summary=summary,
         res_scenario=res_scenario,
+        res_power=res_power,
     )

@@ -87,21 +87,39 @@ class ResultBase:
         """{name: table} of every non-empty result table."""
         return {n: getattr(self, n) for n in self.TABLES if len(getattr(self, n))}
 
+    def figure_set(self) -> dict:
+        """This result's standard figures, {file stem: matplotlib Figure}, in report order
+        (each with a title, axis labels with units, a legend and the limits it is held to).
+        :meth:`to_dir` writes them as ``<stem>.png`` and embeds them in ``report.html``."""
+        return {}
+
+    def report_tables(self) -> dict[str, pd.DataFrame]:
+        """Small tables for ``report.html``, {caption: DataFrame} (none by default)."""
+        return {}
+
     def figures(self, directory: Path) -> list[Path]:
-        """Write this result's PNG figures into ``directory`` (none by default)."""
-        return []
+        """Write :meth:`figure_set` as PNG files into ``directory``; returns their paths."""
+        from gridv2g.plots.grid import save
+
+        return save({f"{k}.png": f for k, f in self.figure_set().items()}, Path(directory))
 
     def to_dir(self, directory: str | Path, fmt: str = "parquet") -> Path:
-        """Write every table (Parquet or CSV), ``summary.json``, the PNG figures and, for a
-        result of a case, ``case.yaml`` with its input files under ``inputs/`` (relative
-        paths: the folder can be moved; :mod:`gridv2g.case.portable`). ``gridv2g run``
-        writes its folders with this method."""
+        """Write every table (Parquet or CSV), ``summary.json``, the PNG figures,
+        ``report.html`` (:func:`gridv2g.report.write_html`) and, for a result of a case,
+        ``case.yaml`` with its input files under ``inputs/`` (relative paths: the folder can
+        be moved; :mod:`gridv2g.case.portable`). ``gridv2g run`` writes its folders with
+        this method (and rewrites ``report.html`` with the replays it adds)."""
+        from gridv2g.plots.grid import save
+        from gridv2g.report import write_html
+
         directory = write_tables(directory, self.tables, self.summary, fmt)
-        self.figures(directory)
+        figures = self.figure_set()  # drawn once: PNG files and the report
+        save({f"{k}.png": f for k, f in figures.items()}, directory)
         if self.case is not None:
             from gridv2g.case.portable import write_case
 
             write_case(self.case, directory)
+        write_html(directory, self, figures=figures)
         return directory
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -90,8 +89,8 @@ class Result(ResultBase):
             return self.res_station.iloc[:0]
         return self.res_station[self.res_station.fleet.astype(bool)]
 
-    def figures(self, directory: Path) -> list[Path]:
-        return plots.result_figures(self, directory)
+    def figure_set(self) -> dict:
+        return plots.grid_figure_set(self)
 
 
 def _inexact_cause(gap: np.ndarray, vm_t: pd.DataFrame, data) -> dict:

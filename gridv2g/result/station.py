@@ -9,7 +9,6 @@ optimizer's, the MPC's, the baseline's) into ``res_ev``, ``res_station``, ``res_
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -37,6 +36,22 @@ def price_table(data: StationData) -> pd.DataFrame:
             for k in ("buy", "sell", "tariff", "v2g_pay")
         },
         index=pd.Index(idx, name="time"),
+    )
+
+
+def limit_table(data: StationData) -> pd.DataFrame:
+    """(time, station) the import and export limits [kW] the schedule is held to, as the
+    case gives them (NaN: no limit; not the solver's stand-in bound)."""
+    st = data.stations
+    idx = data.horizon.index
+    names = list(st.stations.index)
+    return pd.DataFrame(
+        {
+            key: long_table(
+                getattr(st, key).reindex(idx)[names].to_numpy(float).T, idx, names, "station"
+            )
+            for key in ("p_import_max_kw", "p_export_max_kw")
+        }
     )
 
 
@@ -82,20 +97,36 @@ class StationResult(ResultBase):
     plugged, port; ``res_station`` (time, station): p_kw (net import), p_import_kw,
     p_export_kw, p_charge_kw, p_discharge_kw, ess_p_kw, ess_e_kwh, occupied_ports;
     ``res_ev_summary`` (ev): e_departure_kwh, e_target_kwh, shortfall_kwh, charged_kwh,
-    discharged_kwh; ``summary``: money and energy figures (module docstring), savings vs
-    the uncontrolled baseline, solver, status, MIP gap, timings."""
+    discharged_kwh; ``res_limit`` (time, station): p_import_max_kw, p_export_max_kw (NaN: no
+    limit); ``res_station_perfect_foresight`` (time, station): p_kw of the perfect-foresight
+    optimum an MPC result is compared with (``mpc.compare``; empty otherwise); ``summary``:
+    money and energy figures (module docstring), savings vs the uncontrolled baseline,
+    solver, status, MIP gap, timings. ``plan``: what the schedule is, for figures
+    ("optimized", "rolling horizon (MPC)")."""
 
-    TABLES: ClassVar[tuple[str, ...]] = ("res_ev", "res_station", "res_ev_summary", "res_price")
+    TABLES: ClassVar[tuple[str, ...]] = (
+        "res_ev",
+        "res_station",
+        "res_ev_summary",
+        "res_price",
+        "res_limit",
+        "res_station_perfect_foresight",
+    )
 
     res_ev: pd.DataFrame
     res_station: pd.DataFrame
     res_ev_summary: pd.DataFrame
     #: (time) the prices the schedule was optimized against [per kWh]
     res_price: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: (time, station) import / export limits [kW] (NaN: none)
+    res_limit: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: (time, station) p_kw of the perfect-foresight optimum (MPC results with compare)
+    res_station_perfect_foresight: pd.DataFrame = field(default_factory=pd.DataFrame)
     baseline: dict | None = None
+    plan: str = "optimized"
 
-    def figures(self, directory: Path) -> list[Path]:
-        return plots.station_figures(self, directory)
+    def figure_set(self) -> dict:
+        return plots.station_figure_set(self)
 
 
 def money(data: StationData, c, d, net) -> dict[str, float]:
@@ -252,6 +283,7 @@ def build_station_result(sched, solver: str) -> StationResult:
         res_station=res_station,
         res_ev_summary=res_ev_summary,
         res_price=price_table(data),
+        res_limit=limit_table(data),
         summary=summary,
         baseline=base,
     )

@@ -4,7 +4,6 @@ load profile, money (see :mod:`gridv2g.problems.v2a` for the formulas)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import ClassVar
 
 import numpy as np
@@ -40,8 +39,8 @@ class V2AResult(ResultBase):
     res_site: pd.DataFrame
     res_ev_summary: pd.DataFrame
 
-    def figures(self, directory: Path) -> list[Path]:
-        return v2a_plots.write_figures(self, directory)
+    def figure_set(self) -> dict:
+        return v2a_plots.figure_set(self)
 
 
 def _long(values, times, names) -> pd.Series:

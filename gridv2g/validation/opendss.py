@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridv2g import progress
 from gridv2g.feeders.opendss_engine import device_element
 from gridv2g.inputs import load_profile_columns, load_profile_values, placement
 from gridv2g.validation.tables import per_element, write_report
@@ -193,7 +194,7 @@ def _replay(
     t0 = time.perf_counter()
     # OpenDSS takes powers element by element through its API (no array setter): the loops
     # below run over elements and periods by necessity, about 3 ms per period on IEEE 123
-    for k, t in enumerate(times):
+    for k, t in enumerate(progress.bar(times, desc="OpenDSS replay", unit="period")):
         for i, name in enumerate(load_names):
             dss.Loads.Name(name)
             dss.Loads.kW(float(p0[i] * mult[i, k]))

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from gridv2g import progress
 from gridv2g.feeders.pandapower_bridge import run_powerflow
 from gridv2g.validation.tables import write_report
 
@@ -154,7 +155,8 @@ def replay(
     if numba is None:
         numba = use_numba(len(buses), len(p.index))
     options: dict = {"init": "auto", "numba": numba}
-    for k, t in enumerate(p.index):
+    periods = progress.bar(p.index, desc="pandapower replay", unit="period")
+    for k, t in enumerate(periods):
         net.load["p_mw"] = p_mw[k]
         net.load["q_mvar"] = q_mvar[k]
         run_powerflow(net, **options)

@@ -1,0 +1,104 @@
+"""``report.html``: one self-contained page per run folder (:mod:`gridv2g.report.html`).
+
+:func:`write_html` assembles it from what a run has: the result (its summary with units, its
+:meth:`~gridv2g.result.base.ResultBase.figure_set` and ``report_tables``), the AC replays
+(each replay report's summary, flagged periods and, where it has them, its ``figure_set``)
+and an optional plan comparison (``gridv2g run --compare``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from gridv2g.report.html import Page
+from gridv2g.units import DEFAULT_CURRENCY
+
+__all__ = ["Page", "write_html"]
+
+#: replay report class name -> section heading
+REPLAY_HEADINGS = {
+    "ValidationReport": "AC replay in pandapower (balanced feeder)",
+    "OpenDSSReport": "AC replay in OpenDSS (full unbalanced feeder)",
+}
+
+
+def _title(result) -> tuple[str, str]:
+    case = getattr(result, "case", None)
+    name = getattr(case, "name", None) or result.summary.get("case") or type(result).__name__
+    parts = [getattr(case, "description", "") or "", type(result).__name__]
+    status = getattr(result, "status", "")
+    if status:
+        parts.append(f"status {status}, solver {getattr(result, 'solver', '')}")
+    return str(name), " | ".join(p for p in parts if p)
+
+
+def currency_of(result) -> str:
+    """The currency of ``result``'s money figures (its summary's, else its case's)."""
+    case = getattr(result, "case", None)
+    return result.summary.get("currency") or getattr(case, "currency", None) or DEFAULT_CURRENCY
+
+
+def write_html(
+    directory,
+    result,
+    replays=(),
+    comparison: dict | None = None,
+    figures: dict | None = None,
+) -> Path:
+    """Write ``report.html`` into ``directory``; returns its path.
+
+    ``replays``: replay reports (pandapower's ``ValidationReport``, ``OpenDSSReport``);
+    ``comparison``: {"table": DataFrame, "figures": {stem: Figure}, "notes": [str]} of the
+    plans compared (``gridv2g run --compare``); ``figures``: the result's figure set when the
+    caller has drawn it already (else it is drawn here)."""
+    title, subtitle = _title(result)
+    page = Page(title, subtitle)
+    currency = currency_of(result)
+    page.section("Summary")
+    page.summary(result.summary, currency)
+    figures = result.figure_set() if figures is None else figures
+    if figures:
+        page.section("Figures")
+        for fig in figures.values():
+            page.figure(fig)
+    tables = result.report_tables() if hasattr(result, "report_tables") else {}
+    if tables:
+        page.section("Tables")
+        for caption, frame in tables.items():
+            page.table(frame, caption)
+    for replay in replays:
+        add_replay(page, replay, currency)
+    if comparison:
+        add_comparison(page, comparison, currency)
+    return page.write(Path(directory) / "report.html")
+
+
+def add_replay(page: Page, replay, currency: str = DEFAULT_CURRENCY) -> None:
+    """A replay report's section: its summary, flagged periods and figures."""
+    page.section(REPLAY_HEADINGS.get(type(replay).__name__, type(replay).__name__))
+    page.summary(replay.summary, currency)
+    periods = getattr(replay, "periods", None)
+    if isinstance(periods, pd.DataFrame) and "flagged" in periods:
+        flagged = periods[periods.flagged.astype(bool)]
+        if len(flagged):
+            page.text(f"{len(flagged)} of {len(periods)} periods flagged", cls="warn")
+            page.table(flagged, "Flagged periods")
+        else:
+            page.text(f"No flagged period (of {len(periods)}).")
+    for fig in getattr(replay, "figure_set", dict)().values():
+        page.figure(fig)
+
+
+def add_comparison(page: Page, comparison: dict, currency: str = DEFAULT_CURRENCY) -> None:
+    """The plan comparison's section: its table, notes (why a plan is not compared) and
+    figures."""
+    page.section("Plans compared")
+    for note in comparison.get("notes", ()):
+        page.text(note, cls="warn")
+    table = comparison.get("table")
+    if table is not None and len(table):
+        page.table(table, f"One row per plan (money in {currency})")
+    for fig in comparison.get("figures", {}).values():
+        page.figure(fig)
