@@ -8,7 +8,7 @@ multi-phase ones) and naming the limit that binds.
 - :mod:`~gridv2g.hosting.policies`: the policies, nested fleets, one evaluation (plan + AC);
 - :mod:`~gridv2g.hosting.verify`: the AC replays and the binding limit;
 - :mod:`~gridv2g.hosting.search`: exponential + bisection search over fleet size;
-- :mod:`~gridv2g.hosting.run`: one search per (site, policy) through :mod:`gridv2g.parallel`,
+- :mod:`~gridv2g.hosting.study`: one search per (site, policy) through :mod:`gridv2g.parallel`,
   rows kept and resumed, table, ratios, summary;
 - :mod:`~gridv2g.hosting.plots`: bar chart and feeder maps.
 
@@ -17,9 +17,9 @@ multi-phase ones) and naming the limit that binds.
 """
 
 from gridv2g.hosting.policies import POLICIES, Check, Policy, SiteStudy, nested_sessions
-from gridv2g.hosting.run import HostingResult, ratio_table, run, search_task
 from gridv2g.hosting.search import SearchResult, largest_hosted, scan
 from gridv2g.hosting.sites import Site, resolve_sites
+from gridv2g.hosting.study import HostingResult, ratio_table, run, search_task
 from gridv2g.hosting.verify import BalancedAC, Limit, Replayed, UnbalancedAC, judge
 
 __all__ = [

@@ -45,32 +45,48 @@ def bar_figure(result) -> Figure:
     ax.set_xlabel("site (bus or bus.phase)")
     ax.set_ylabel("hosting capacity [EVs]")
     ax.set_title(f"{result.summary['case']}: largest hosted EV fleet by charging policy")
-    ax.legend(title="policy (hatched: at the search ceiling)", fontsize="small")
+    ax.legend(
+        title="policy\n(hatched: at the\nsearch ceiling)",
+        fontsize="small",
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1.0),
+    )
     ax.grid(axis="y", alpha=0.3)
     return fig
 
 
 def map_figures(result) -> list[tuple[str, Figure]]:
-    """One feeder map per policy, buses coloured by hosting capacity [EVs] (sites only;
-    a bus with several phase sites shows their sum). Empty when the feeder map is not
-    available (:mod:`gridv2g.plots.maps`)."""
-    try:
-        from gridv2g.plots.maps import feeder_map
-    except ImportError:
-        return []
+    """One figure with a feeder map per policy (:func:`gridv2g.plots.maps.feeder_map`),
+    the candidate buses coloured by hosting capacity [EVs] on one colour scale for all
+    panels (a bus with several phase sites shows their sum; other buses small and grey)."""
+    from gridv2g.plots.maps import feeder_map
+
     table = result.res_hosting
     ok = table[table.status == "ok"]
-    out = []
-    for policy in [p for p in POLICY_COLORS if p in set(ok.policy)]:
-        values = ok[ok.policy == policy].groupby("bus").max_evs.sum().astype(float)
-        fig = feeder_map(
+    policies = [p for p in POLICY_COLORS if p in set(ok.policy)]
+    if not policies:
+        return []
+    per_bus = ok.groupby(["policy", "bus"]).max_evs.sum().astype(float)
+    scale = (0.0, float(per_bus.max()) or 1.0)
+    cols = min(len(policies), 2)
+    rows = -(-len(policies) // cols)
+    fig = Figure(figsize=(7.5 * cols, 5.5 * rows), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
+    for ax, policy in zip(axes, policies, strict=False):
+        values = per_bus.loc[policy]
+        feeder_map(
             result.feeder,
             values,
-            title=f"{result.summary['case']}: hosting capacity, {policy}",
-            label="hosting capacity [EVs]",
+            ax=ax,
+            title=f"{policy}",
+            bus_label="hosting capacity [EVs]",
+            bus_range=scale,
+            annotate=list(values.index),
         )
-        out.append((f"hosting_map_{policy}.png", fig))
-    return out
+    for ax in axes[len(policies) :]:
+        ax.set_visible(False)
+    fig.suptitle(f"{result.summary['case']}: EV hosting capacity per site and charging policy")
+    return [("hosting_map.png", fig)]
 
 
 def hosting_figures(result, folder) -> list[Path]:

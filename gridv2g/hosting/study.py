@@ -286,6 +286,8 @@ def run(
         "failed": len(failed),
         "ran_now": len(todo),
         "folder": str(folder),
+        # the searches' own seconds (kept in their rows, so resumed runs still say it)
+        "search_seconds_sum": float(table.seconds.sum()),
         "wall_s": time.perf_counter() - t0,
         "units": {
             "max_evs": "EVs: the largest fleet on the step grid whose plan is hosted",
