@@ -34,7 +34,14 @@ from gridv2g import fleet as fleet_mod
 from gridv2g.case import CaseError, grid_data
 from gridv2g.errors import InfeasibleError, SessionError, SolveError
 from gridv2g.hosting.sites import Site
-from gridv2g.hosting.verify import ACDiverged, BalancedAC, Limit, UnbalancedAC, judge
+from gridv2g.hosting.verify import (
+    ACDiverged,
+    BalancedAC,
+    Limit,
+    Replayed,
+    UnbalancedAC,
+    judge,
+)
 from gridv2g.inputs import Prices, StationData, StationSlotData, StationSpec
 from gridv2g.model.registry import is_unbalanced
 from gridv2g.problems.co_optimize import CoOptimization
@@ -82,6 +89,8 @@ class Check:
     energy_kwh: float = float("nan")
     shortfall_kwh: float = 0.0
     seconds: float = 0.0
+    #: the AC replay of the plan (None where there was no plan to replay); not in rows
+    replayed: Replayed | None = None
 
     def as_dict(self, prefix: str) -> dict:
         out = {
@@ -146,6 +155,8 @@ class SiteStudy:
         # the feeder without the fleet: DER and other slots as dispatched there (the
         # uncontrolled plan runs on it), and the no-fleet limits (a fleet of 0)
         self.no_fleet = self._solve(self.empty)
+        # its AC replay: the headroom each limit has without EVs (judge's reference)
+        self.reference = self._replay(self.no_fleet)
 
     # ------------------------------------------------------------------ data
     def data(self, n: int):
@@ -222,7 +233,7 @@ class SiteStudy:
         h = self.base.horizon.hours
         tol = (self.spec.v_tol_pu, self.spec.loading_tol_percent)
         if n == 0:
-            host_kw, shortfall, replayed = None, 0.0, self._replay(self.no_fleet)
+            host_kw, shortfall, replayed = None, 0.0, self.reference
         elif not self.policy.smart:
             data = self.data(n)
             net, _ = fleet_plan(data, "uncontrolled")
@@ -251,8 +262,9 @@ class SiteStudy:
                 replayed = self._replay(result)
             except ACDiverged as exc:
                 return Check(n, False, Limit("ac_diverged"), str(exc), **_energy(host_kw, h))
-        limit = judge(replayed, *tol)
+        limit = judge(replayed, *tol, reference=self.reference)
         energy = _energy(host_kw, h) if host_kw is not None else {}
+        energy["replayed"] = replayed
         if shortfall > SHORTFALL_TOL_KWH:
             reason = f"an EV misses its target by {shortfall:.3g} kWh"
             return Check(

@@ -49,6 +49,7 @@ MAIN_COLUMNS = [
     "binding_time",
     "binding_value",
     "binding_limit",
+    "binding_source",
     "over_evs",
     "over_kind",
     "over_element",
@@ -69,7 +70,8 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
     the policy's plan at that size [kW]), ``energy_kwh`` (its net energy [kWh]);
     ``censored`` (the search's ceiling ``max_evs`` is hosted: the capacity is at least
     that); ``base_ok`` (the feeder without EVs meets its limits); ``binding_*`` (the limit
-    closest to binding at ``max_evs``: kind, element, time, value, limit, relative margin);
+    that binds at ``max_evs``: kind, element, time, value, limit, relative margin, and
+    ``binding_source``, how it was found: :func:`binding_limit`);
     ``over_*`` (the check one step above: evs, hosted, kind, element, time, value, limit,
     margin, reason); every field of both checks as ``at_*`` and ``over_*``;
     ``evaluations`` and ``checked`` (sizes evaluated, ``+`` hosted / ``-`` not, in order);
@@ -100,7 +102,7 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
                 ),
             }
         )
-        lim = at.limit
+        lim, source = binding_limit(at, over)
         row.update(
             {
                 "binding_kind": lim.kind,
@@ -109,6 +111,7 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
                 "binding_value": lim.value,
                 "binding_limit": lim.limit,
                 "binding_margin": lim.margin,
+                "binding_source": source,
             }
         )
         row.update(at.as_dict("at"))
@@ -123,6 +126,26 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
         row["traceback"] = traceback.format_exc(limit=6)
     row["seconds"] = time.perf_counter() - t0
     return row
+
+
+def binding_limit(at, over) -> tuple:
+    """The limit that binds at the reported size ``at`` (a Check) and how it was found:
+
+    - ``violated above``: the limit the next step breaks in AC, read at the reported size;
+    - ``diagnosed above``: the limit the next step's infeasibility diagnosis names, read at
+      the reported size;
+    - ``headroom used``: otherwise (the next step fails without naming an element of the
+      replay, or the size is the search's ceiling), the limit whose headroom the fleet used
+      most (:func:`gridv2g.hosting.verify.judge`)."""
+    from gridv2g.hosting.verify import limit_at
+
+    if over is not None and at.replayed is not None and over.limit.element:
+        kind = over.limit.kind.removeprefix("infeasible_")
+        found = limit_at(at.replayed, kind, over.limit.element)
+        if found is not None:
+            source = "diagnosed above" if over.limit.kind.startswith("infeasible") else None
+            return found, source or "violated above"
+    return at.limit, "headroom used"
 
 
 @dataclass

@@ -13,9 +13,10 @@ and judged against the case's own limits:
 
 :func:`judge` turns the replay into one verdict: a voltage below ``vmin - v_tol_pu`` or above
 ``vmax + v_tol_pu``, or a current above ``rating x (1 + loading_tol_percent / 100)``, is a
-violation. The limit reported is the worst violation if there is one, else the limit closest
-to binding; "closest" compares margins relative to the limit ((v - vmin) / vmin,
-(vmax - v) / vmax, (I_max - I) / I_max), so a voltage and a current limit rank on one scale.
+violation. The limit reported is the worst violation if there is one, else the binding one:
+margins are relative to the limit ((v - vmin) / vmin, (vmax - v) / vmax, (I_max - I) /
+I_max), so voltages and currents rank on one scale, and the binding limit is the one whose
+headroom the fleet used most against the feeder without it (:func:`judge`).
 """
 
 from __future__ import annotations
@@ -77,55 +78,84 @@ class Replayed:
     times: pd.DatetimeIndex
 
 
-def judge(rep: Replayed, v_tol_pu: float, loading_tol_percent: float) -> Limit:
-    """The worst violation of ``rep`` beyond the tolerances, else its tightest limit."""
-    cands = []
-    for kind, margin, value, limit, names in (
-        (
-            "voltage_min",
-            (rep.vm_pu - rep.vmin_pu[:, None]) / rep.vmin_pu[:, None],
-            rep.vm_pu,
-            np.broadcast_to(rep.vmin_pu[:, None], rep.vm_pu.shape),
-            rep.v_names,
-        ),
-        (
-            "voltage_max",
-            (rep.vmax_pu[:, None] - rep.vm_pu) / rep.vmax_pu[:, None],
-            rep.vm_pu,
-            np.broadcast_to(rep.vmax_pu[:, None], rep.vm_pu.shape),
-            rep.v_names,
-        ),
-        (
-            "ampacity",
-            (rep.i_max_a[:, None] - rep.i_a) / rep.i_max_a[:, None],
-            rep.i_a,
-            np.broadcast_to(rep.i_max_a[:, None], rep.i_a.shape),
-            rep.i_names,
-        ),
-    ):
+def _margins(rep: Replayed) -> list[tuple[str, np.ndarray, np.ndarray, np.ndarray, list]]:
+    """(kind, relative margin, value, limit, element names) per limit kind, each array
+    (element x period)."""
+    v_lo = np.broadcast_to(rep.vmin_pu[:, None], rep.vm_pu.shape)
+    v_hi = np.broadcast_to(rep.vmax_pu[:, None], rep.vm_pu.shape)
+    i_max = np.broadcast_to(rep.i_max_a[:, None], rep.i_a.shape)
+    return [
+        ("voltage_min", (rep.vm_pu - v_lo) / v_lo, rep.vm_pu, v_lo, rep.v_names),
+        ("voltage_max", (v_hi - rep.vm_pu) / v_hi, rep.vm_pu, v_hi, rep.v_names),
+        ("ampacity", (i_max - rep.i_a) / i_max, rep.i_a, i_max, rep.i_names),
+    ]
+
+
+def judge(
+    rep: Replayed, v_tol_pu: float, loading_tol_percent: float, reference: Replayed | None = None
+) -> Limit:
+    """The worst violation of ``rep`` beyond the tolerances; without one, the binding
+    limit: with a ``reference`` replay (the same feeder without the fleet), the limit whose
+    headroom the fleet used most, ``(m_0 - m) / m_0`` of its relative margin ``m`` against
+    ``m_0`` without the fleet (a limit tight with or without EVs, such as a node at its upper
+    voltage limit at night, is not what EVs bind); without a reference, the smallest
+    relative margin."""
+    ref = _margins(reference) if reference is not None else None
+    best, best_key = None, None
+    for j, (kind, margin, value, limit, names) in enumerate(_margins(rep)):
         if margin.size == 0:
             continue
-        e, t = np.unravel_index(int(np.argmin(margin)), margin.shape)
         if kind == "ampacity":
-            violated = value[e, t] > limit[e, t] * (1.0 + loading_tol_percent / 100.0)
+            broken = value > limit * (1.0 + loading_tol_percent / 100.0)
         elif kind == "voltage_min":
-            violated = value[e, t] < limit[e, t] - v_tol_pu
+            broken = value < limit - v_tol_pu
         else:
-            violated = value[e, t] > limit[e, t] + v_tol_pu
-        cands.append(
-            Limit(
+            broken = value > limit + v_tol_pu
+        if broken.any():
+            # the worst violation: smallest (most negative) margin among the broken
+            key_all = np.where(broken, -margin, -np.inf)
+            rank = 2.0
+        elif ref is not None:
+            m0 = ref[j][1]
+            key_all = (m0 - margin) / np.maximum(m0, 1e-6)
+            rank = 1.0
+        else:
+            key_all = -margin
+            rank = 1.0
+        e, t = np.unravel_index(int(np.argmax(key_all)), key_all.shape)
+        key = (rank, float(key_all[e, t]))
+        if best_key is None or key > best_key:
+            best_key = key
+            best = Limit(
                 kind=kind,
                 element=str(names[e]),
                 time=str(rep.times[t]),
                 value=float(value[e, t]),
                 limit=float(limit[e, t]),
                 margin=float(margin[e, t]),
-                violated=bool(violated),
+                violated=bool(broken[e, t]),
             )
+    return best
+
+
+def limit_at(rep: Replayed, kind: str, element: str) -> Limit | None:
+    """The limit ``kind`` of ``element`` in ``rep`` at its tightest period (smallest relative
+    margin), or None when ``rep`` has no such element (e.g. a diagnosis naming a branch)."""
+    for k, margin, value, limit, names in _margins(rep):
+        if k != kind or element not in names:
+            continue
+        e = list(names).index(element)
+        t = int(np.argmin(margin[e]))
+        return Limit(
+            kind=kind,
+            element=element,
+            time=str(rep.times[t]),
+            value=float(value[e, t]),
+            limit=float(limit[e, t]),
+            margin=float(margin[e, t]),
+            violated=False,
         )
-    violated = [c for c in cands if c.violated]
-    pool = violated or cands
-    return min(pool, key=lambda c: c.margin)
+    return None
 
 
 class BalancedAC:
