@@ -29,7 +29,7 @@ from gridv2g.hosting import (
 from gridv2g.hosting import study as run_module
 from gridv2g.problems.co_optimize import CoOptimization
 from gridv2g.problems.fleet_grid import _on_grid, fleet_plan
-from gridv2g.validation import replay, validate
+from gridv2g.validation import replay, replay_opendss, validate
 from gridv2g.validation.pandapower import case_limits
 
 #: IEEE 33, overnight 17:00-08:00 (15 x 60 min), seed 001's 11 kW EVs at the weakest bus
@@ -164,6 +164,34 @@ def test_reported_smart_size_holds_in_ac_and_one_step_more_is_infeasible_or_viol
         assert found.above.limit.kind == "infeasible_voltage_min"
     else:
         assert not validate(above).summary["limits_ok"]
+
+
+def test_multi_phase_site_answer_holds_in_opendss_and_one_step_more_breaks_a_limit():
+    """IEEE 123, a single-phase lateral site (114, phase A), uncontrolled: the reported
+    fleet's plan replayed by the OpenDSS validation (its own compile and current readings)
+    meets every phase voltage and rated-line limit; one step more breaks one."""
+    raw = tiny(sites=[{"bus": "114", "phases": "1"}], step=10, max_evs=60)
+    raw.update(feeder="ieee123", formulation="unbalanced", load={"shape": "ieee_rts", "scale": 0.8})
+    raw["options"] = {"vmin_pu": 0.95, "vmax_pu": 1.05, "v_source_pu": 0.965, "ampacity": True}
+    case = case_from_dict(raw, "tiny123")
+    study = SiteStudy(case, Site("114.1", "114", "1"), "uncontrolled")
+    found = largest_hosted(lambda k: study.check(10 * k), 6)
+    assert study.ac.__class__.__name__ == "UnbalancedAC"
+    assert not found.censored and found.above.limit.violated
+    base = study.no_fleet  # the feeder's SOCP tables: compared with, not judged
+    ok = {}
+    for evs in (found.k * 10, (found.k + 1) * 10):
+        data = study.data(evs)
+        net, _ = fleet_plan(data, "uncontrolled")
+        station = base.res_station.copy()
+        host = station.index.get_level_values("station") == "hosting_site"
+        station.loc[host, "p_kw"] = net["hosting_site"].to_numpy()
+        station.loc[host, "q_kvar"] = 0.0
+        report = replay_opendss(
+            data, base.res_bus, base.res_line, base.res_ext_grid, base.res_der, station
+        )
+        ok[evs] = report.summary["limits_ok"]
+    assert ok == {found.k * 10: True, (found.k + 1) * 10: False}
 
 
 # ------------------------------------------------------------------ (3) physics

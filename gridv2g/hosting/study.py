@@ -17,6 +17,7 @@ import logging
 import os
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -75,7 +76,8 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
     ``over_*`` (the check one step above: evs, hosted, kind, element, time, value, limit,
     margin, reason); every field of both checks as ``at_*`` and ``over_*``;
     ``evaluations`` and ``checked`` (sizes evaluated, ``+`` hosted / ``-`` not, in order);
-    ``formulation``, ``engine`` (pandapower or opendss), ``seconds``."""
+    ``formulation``, ``engine`` (pandapower or opendss), ``warnings`` (how many the search
+    raised, e.g. solver accuracy) and ``first_warning``, ``seconds``."""
     t0 = time.perf_counter()
     row: dict = {"site": site["name"], "bus": site["bus"], "phases": site["phases"]}
     row["policy"] = policy
@@ -83,7 +85,14 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
         case = case_from_dict(raw, label, root=root, lift_limits=lift)
         study = SiteStudy(case, Site(**site), policy, solver)
         step, k_max = case.hosting.step, case.hosting.max_evs // case.hosting.step
-        found = largest_hosted(lambda k: study.check(k * step), k_max)
+        # a search solves a dozen problems, some near the feeder's limits where the solver
+        # may warn of an inaccurate solution: every plan is judged in AC anyway, so the
+        # warnings go into the row (count and first text) instead of the terminal
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            found = largest_hosted(lambda k: study.check(k * step), k_max)
+        row["warnings"] = len(caught)
+        row["first_warning"] = str(caught[0].message) if caught else ""
         at, over = found.at, found.above
         row.update(
             {
