@@ -40,6 +40,7 @@ from gridv2g.hosting.verify import (
     Limit,
     Replayed,
     UnbalancedAC,
+    exhausted,
     judge,
 )
 from gridv2g.inputs import Prices, StationData, StationSlotData, StationSpec
@@ -89,6 +90,8 @@ class Check:
     energy_kwh: float = float("nan")
     shortfall_kwh: float = 0.0
     seconds: float = 0.0
+    #: the limits the fleet used up (:func:`gridv2g.hosting.verify.exhausted`)
+    exhausted: str = ""
     #: the AC replay of the plan (None where there was no plan to replay); not in rows
     replayed: Replayed | None = None
 
@@ -102,6 +105,7 @@ class Check:
             f"{prefix}_energy_kwh": self.energy_kwh,
             f"{prefix}_shortfall_kwh": self.shortfall_kwh,
             f"{prefix}_seconds": self.seconds,
+            f"{prefix}_exhausted": self.exhausted,
         }
         out.update(self.limit.as_dict(prefix))
         return out
@@ -265,6 +269,7 @@ class SiteStudy:
         limit = judge(replayed, *tol, reference=self.reference)
         energy = _energy(host_kw, h) if host_kw is not None else {}
         energy["replayed"] = replayed
+        energy["exhausted"] = exhausted(replayed, self.reference)
         if shortfall > SHORTFALL_TOL_KWH:
             reason = f"an EV misses its target by {shortfall:.3g} kWh"
             return Check(

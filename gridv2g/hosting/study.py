@@ -51,6 +51,7 @@ MAIN_COLUMNS = [
     "binding_value",
     "binding_limit",
     "binding_source",
+    "exhausted",
     "over_evs",
     "over_kind",
     "over_element",
@@ -72,7 +73,9 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
     ``censored`` (the search's ceiling ``max_evs`` is hosted: the capacity is at least
     that); ``base_ok`` (the feeder without EVs meets its limits); ``binding_*`` (the limit
     that binds at ``max_evs``: kind, element, time, value, limit, relative margin, and
-    ``binding_source``, how it was found: :func:`binding_limit`);
+    ``binding_source``, how it was found: :func:`binding_limit`); ``exhausted`` (the limits
+    whose no-fleet headroom the fleet used up at ``max_evs``, 95 % or more: the binding set,
+    :func:`gridv2g.hosting.verify.exhausted`);
     ``over_*`` (the check one step above: evs, hosted, kind, element, time, value, limit,
     margin, reason); every field of both checks as ``at_*`` and ``over_*``;
     ``evaluations`` and ``checked`` (sizes evaluated, ``+`` hosted / ``-`` not, in order);
@@ -90,6 +93,8 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
         # warnings go into the row (count and first text) instead of the terminal
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
+            # temporary folders the closing loop's replays leave to the collector: noise
+            warnings.simplefilter("ignore", ResourceWarning)
             found = largest_hosted(lambda k: study.check(k * step), k_max)
         row["warnings"] = len(caught)
         row["first_warning"] = str(caught[0].message) if caught else ""
@@ -121,6 +126,7 @@ def search_task(raw: dict, label: str, root, lift: bool, site: dict, policy: str
                 "binding_limit": lim.limit,
                 "binding_margin": lim.margin,
                 "binding_source": source,
+                "exhausted": at.exhausted,
             }
         )
         row.update(at.as_dict("at"))

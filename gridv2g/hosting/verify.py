@@ -138,6 +138,23 @@ def judge(
     return best
 
 
+def exhausted(rep: Replayed, reference: Replayed, share: float = 0.95, most: int = 5) -> str:
+    """The limits of ``rep`` whose headroom without the fleet (``reference``) the fleet used
+    up, ``share`` or more of it, as ``"kind element"`` (each element once, at its period of
+    greatest use), most used first, at most ``most``, joined by ``"; "``: the binding set
+    when the next size fails without naming a limit."""
+    found = {}
+    for (kind, margin, _, _, names), ref in zip(_margins(rep), _margins(reference), strict=True):
+        if margin.size == 0:
+            continue
+        used = ((ref[1] - margin) / np.maximum(ref[1], 1e-6)).max(axis=1)
+        for e in np.flatnonzero(used >= share):
+            key = f"{kind} {names[e]}"
+            found[key] = max(found.get(key, -np.inf), float(used[e]))
+    ranked = sorted(found, key=found.get, reverse=True)[:most]
+    return "; ".join(ranked)
+
+
 def limit_at(rep: Replayed, kind: str, element: str) -> Limit | None:
     """The limit ``kind`` of ``element`` in ``rep`` at its tightest period (smallest relative
     margin), or None when ``rep`` has no such element (e.g. a diagnosis naming a branch)."""
