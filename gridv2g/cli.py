@@ -254,7 +254,7 @@ def _compare(result, folder: Path, solver: str | None, currency: str) -> dict:
     (:func:`gridv2g.validation.plans.compare_result`), written as ``compare_plans.csv`` and
     PNG figures, printed with units; returns the report's ``comparison``."""
     from gridv2g.plots.grid import save
-    from gridv2g.result.units import unit_of
+    from gridv2g.units import unit_of
     from gridv2g.validation.plans import compare_result
 
     with _step("comparing with the uncontrolled and station-first plans"):
