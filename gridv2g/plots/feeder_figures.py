@@ -156,7 +156,7 @@ def voltage_matrix(result, phase: int | None = None) -> pd.DataFrame:
     return wide.reindex([b for b in bus_order(result.data.feeder) if b != source])
 
 
-def _voltage_norm(values: np.ndarray, limits) -> TwoSlopeNorm | None:
+def voltage_norm(values: np.ndarray, limits) -> TwoSlopeNorm | None:
     """Colour scale of voltages: red below 1 pu, blue above, the band's edges included."""
     finite = values[np.isfinite(values)]
     if not finite.size:
@@ -178,7 +178,7 @@ def voltage_heatmap(result) -> Figure:
         phases = sorted(result.res_bus_phase.index.get_level_values("phase").unique())
     mats = {ph: voltage_matrix(result, ph) for ph in phases}
     limits = result.voltage_limits()
-    norm = _voltage_norm(np.concatenate([m.to_numpy().ravel() for m in mats.values()]), limits)
+    norm = voltage_norm(np.concatenate([m.to_numpy().ravel() for m in mats.values()]), limits)
     wide = len(phases) > 1
     fig = Figure(figsize=(13 if wide else 10, 7), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(phases), sharey=True, squeeze=False)[0])
