@@ -54,12 +54,14 @@ def test_report_renders_in_chromium(kind, browser, tmp_path):
     images = page.evaluate(
         "Array.from(document.images).map(i => [i.complete, i.naturalWidth, i.naturalHeight])"
     )
+    ids = page.evaluate("Array.from(document.querySelectorAll('figure[id]')).map(f => f.id)")
     text = page.evaluate("document.body.innerText")
     height = page.evaluate("document.body.scrollHeight")
     page.close()
     assert not problems, problems
     pngs = list(folder.glob("*.png"))
-    assert len(images) == len(pngs)  # every figure of the folder is on the page
+    assert {f"fig-{p.stem}" for p in pngs} <= set(ids)  # every figure of the folder
+    assert len(images) == len(ids)
     assert all(done and w > 100 and h > 100 for done, w, h in images), images
     assert len(text) > MIN_TEXT and "Summary" in text
     assert height > MIN_HEIGHT_PX

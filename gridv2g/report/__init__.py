@@ -55,9 +55,9 @@ def write_html(
     ``comparison``: {"table": DataFrame, "figures": {stem: Figure}, "notes": [str]} of the
     plans compared (``gridv2g run --compare``); ``figures``: the result's figure set when the
     caller has drawn it already (else it is drawn here, with the periods the replays flag
-    shaded (:func:`replay_flags`), and with replays the PNG files of the folder are
-    rewritten from the same figures, the replays' own figures added, so that files and
-    page agree)."""
+    shaded (:func:`replay_flags`), and with replays the result's PNG files are rewritten
+    from the same figures, so that files and page agree). The replays' figures are on the
+    page only (a replay's ``to_dir`` writes its tables)."""
     title, subtitle = _title(result)
     page = Page(title, subtitle)
     currency = currency_of(result)
@@ -68,9 +68,8 @@ def write_html(
         flagged = replay_flags(replays)
         accepts = "flagged" in inspect.signature(result.figure_set).parameters
         figures = result.figure_set(flagged=flagged) if accepts else result.figure_set()
-        if replays:  # drawn once: the files and the page
-            for drawn in [figures, *replay_figures]:
-                save({f"{k}.png": f for k, f in drawn.items()}, Path(directory))
+        if replays:  # with the flags shaded: the files rewritten, so that they agree
+            save({f"{k}.png": f for k, f in figures.items()}, Path(directory))
     if figures:
         page.section("Figures")
         for stem, fig in figures.items():
