@@ -8,10 +8,12 @@ and an optional plan comparison (``gridv2g run --compare``).
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pandas as pd
 
+from gridv2g.plots.grid import save
 from gridv2g.report.html import Page
 from gridv2g.units import DEFAULT_CURRENCY
 
@@ -52,31 +54,43 @@ def write_html(
     ``replays``: replay reports (pandapower's ``ValidationReport``, ``OpenDSSReport``);
     ``comparison``: {"table": DataFrame, "figures": {stem: Figure}, "notes": [str]} of the
     plans compared (``gridv2g run --compare``); ``figures``: the result's figure set when the
-    caller has drawn it already (else it is drawn here)."""
+    caller has drawn it already (else it is drawn here, with the periods the replays flag
+    shaded (:func:`replay_flags`), and with replays the result's PNG files are rewritten
+    from the same figures, so that files and page agree). The replays' figures are on the
+    page only (a replay's ``to_dir`` writes its tables)."""
     title, subtitle = _title(result)
     page = Page(title, subtitle)
     currency = currency_of(result)
     page.section("Summary")
     page.summary(result.summary, currency)
-    figures = result.figure_set() if figures is None else figures
+    replay_figures = [getattr(replay, "figure_set", dict)() for replay in replays]
+    if figures is None:
+        flagged = replay_flags(replays)
+        accepts = "flagged" in inspect.signature(result.figure_set).parameters
+        figures = result.figure_set(flagged=flagged) if accepts else result.figure_set()
+        if replays:  # with the flags shaded: the files rewritten, so that they agree
+            save({f"{k}.png": f for k, f in figures.items()}, Path(directory))
     if figures:
         page.section("Figures")
-        for fig in figures.values():
-            page.figure(fig)
+        for stem, fig in figures.items():
+            page.figure(fig, name=stem)
     tables = result.report_tables() if hasattr(result, "report_tables") else {}
     if tables:
         page.section("Tables")
         for caption, frame in tables.items():
             page.table(frame, caption)
-    for replay in replays:
-        add_replay(page, replay, currency)
+    for replay, drawn in zip(replays, replay_figures, strict=True):
+        add_replay(page, replay, currency, drawn)
     if comparison:
         add_comparison(page, comparison, currency)
     return page.write(Path(directory) / "report.html")
 
 
-def add_replay(page: Page, replay, currency: str = DEFAULT_CURRENCY) -> None:
-    """A replay report's section: its summary, flagged periods and figures."""
+def add_replay(
+    page: Page, replay, currency: str = DEFAULT_CURRENCY, figures: dict | None = None
+) -> None:
+    """A replay report's section: its summary, flagged periods and figures (``figures``:
+    its figure set when drawn already)."""
     page.section(REPLAY_HEADINGS.get(type(replay).__name__, type(replay).__name__))
     page.summary(replay.summary, currency)
     periods = getattr(replay, "periods", None)
@@ -87,8 +101,31 @@ def add_replay(page: Page, replay, currency: str = DEFAULT_CURRENCY) -> None:
             page.table(flagged, "Flagged periods")
         else:
             page.text(f"No flagged period (of {len(periods)}).")
-    for fig in getattr(replay, "figure_set", dict)().values():
-        page.figure(fig)
+    if figures is None:
+        figures = getattr(replay, "figure_set", dict)()
+    for stem, fig in figures.items():
+        page.figure(fig, name=stem)
+
+
+def replay_flags(replays) -> pd.Series | None:
+    """Bool by period, True where a replay flags the period: pandapower's ``flagged``
+    column (AC and SOCP disagree beyond the tolerances) or, for OpenDSS, a phase voltage
+    outside the case's limits or a line above its ampacity. None without replays."""
+    flags = None
+    for replay in replays:
+        periods = getattr(replay, "periods", None)
+        if not isinstance(periods, pd.DataFrame):
+            continue
+        if "flagged" in periods:
+            flag = periods.flagged.astype(bool)
+        elif "voltage_violations" in periods:
+            flag = periods.voltage_violations > 0
+            if "ampacity_violations" in periods:
+                flag |= periods.ampacity_violations > 0
+        else:
+            continue
+        flags = flag if flags is None else (flags | flag.reindex(flags.index, fill_value=False))
+    return flags
 
 
 def add_comparison(page: Page, comparison: dict, currency: str = DEFAULT_CURRENCY) -> None:
@@ -100,5 +137,5 @@ def add_comparison(page: Page, comparison: dict, currency: str = DEFAULT_CURRENC
     table = comparison.get("table")
     if table is not None and len(table):
         page.table(table, f"One row per plan (money in {currency})")
-    for fig in comparison.get("figures", {}).values():
-        page.figure(fig)
+    for stem, fig in comparison.get("figures", {}).items():
+        page.figure(fig, name=stem)

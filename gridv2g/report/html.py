@@ -107,15 +107,17 @@ class Page:
         self._add(f"<table>{head}{''.join(rows)}</table>")
         return self
 
-    def figure(self, fig, caption: str = "") -> Page:
-        """Embed a matplotlib figure as a PNG; the caption defaults to the figure's title."""
+    def figure(self, fig, caption: str = "", name: str = "") -> Page:
+        """Embed a matplotlib figure as a PNG; the caption defaults to the figure's title;
+        ``name`` (the figure's file stem) becomes the element's id ``fig-<name>``."""
         if not caption:
             titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
             caption = fig.get_suptitle() or (titles[0] if titles else "")
         data = base64.b64encode(figure_png(fig)).decode("ascii")
         alt = html.escape(caption or "figure", quote=True)
+        ident = f' id="fig-{html.escape(name, quote=True)}"' if name else ""
         self._add(
-            f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
+            f'<figure{ident}><img alt="{alt}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
         return self
