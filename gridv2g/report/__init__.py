@@ -13,8 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from gridv2g.plots.grid import save
-from gridv2g.report.html import Page
+from gridv2g.report.html import Page, figure_png
 from gridv2g.units import DEFAULT_CURRENCY
 
 __all__ = ["Page", "write_html"]
@@ -42,48 +41,48 @@ def currency_of(result) -> str:
     return result.summary.get("currency") or getattr(case, "currency", None) or DEFAULT_CURRENCY
 
 
-def write_html(
-    directory,
-    result,
-    replays=(),
-    comparison: dict | None = None,
-    figures: dict | None = None,
-) -> Path:
-    """Write ``report.html`` into ``directory``; returns its path.
+def write_html(directory, result, replays=(), comparison: dict | None = None) -> Path:
+    """Write the result's figures (``<stem>.png``) and ``report.html`` into ``directory``;
+    returns the page's path.
 
-    ``replays``: replay reports (pandapower's ``ValidationReport``, ``OpenDSSReport``);
-    ``comparison``: {"table": DataFrame, "figures": {stem: Figure}, "notes": [str]} of the
-    plans compared (``gridv2g run --compare``); ``figures``: the result's figure set when the
-    caller has drawn it already (else it is drawn here, with the periods the replays flag
-    shaded (:func:`replay_flags`), and with replays the result's PNG files are rewritten
-    from the same figures, so that files and page agree). The replays' figures are on the
-    page only (a replay's ``to_dir`` writes its tables)."""
+    ``replays``: replay reports (pandapower's ``ValidationReport``, ``OpenDSSReport``): their
+    sections, and the periods they flag shaded in the result's figures
+    (:func:`replay_flags`); ``comparison``: {"table": DataFrame, "figures": {stem: Figure},
+    "notes": [str]} of the plans compared (``gridv2g run --compare``), whose figures are
+    written as PNG files too. Each figure is drawn and rendered once: the files and the page
+    hold the same bytes. The replays' figures are on the page only (a replay's ``to_dir``
+    writes its tables)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     title, subtitle = _title(result)
     page = Page(title, subtitle)
     currency = currency_of(result)
     page.section("Summary")
     page.summary(result.summary, currency)
-    replay_figures = [getattr(replay, "figure_set", dict)() for replay in replays]
-    if figures is None:
-        flagged = replay_flags(replays)
-        accepts = "flagged" in inspect.signature(result.figure_set).parameters
-        figures = result.figure_set(flagged=flagged) if accepts else result.figure_set()
-        if replays:  # with the flags shaded: the files rewritten, so that they agree
-            save({f"{k}.png": f for k, f in figures.items()}, Path(directory))
+    flagged = replay_flags(replays)
+    accepts = "flagged" in inspect.signature(result.figure_set).parameters
+    figures = result.figure_set(flagged=flagged) if accepts else result.figure_set()
     if figures:
         page.section("Figures")
         for stem, fig in figures.items():
-            page.figure(fig, name=stem)
+            page.figure(fig, name=stem, png=write_png(directory, stem, fig))
     tables = result.report_tables() if hasattr(result, "report_tables") else {}
     if tables:
         page.section("Tables")
         for caption, frame in tables.items():
             page.table(frame, caption)
-    for replay, drawn in zip(replays, replay_figures, strict=True):
-        add_replay(page, replay, currency, drawn)
+    for replay in replays:
+        add_replay(page, replay, currency)
     if comparison:
-        add_comparison(page, comparison, currency)
-    return page.write(Path(directory) / "report.html")
+        add_comparison(page, comparison, currency, directory)
+    return page.write(directory / "report.html")
+
+
+def write_png(directory: Path, stem: str, fig) -> bytes:
+    """Render ``fig`` once, write it as ``<stem>.png`` and return the PNG bytes."""
+    png = figure_png(fig)
+    (Path(directory) / f"{stem}.png").write_bytes(png)
+    return png
 
 
 def add_replay(
@@ -128,9 +127,11 @@ def replay_flags(replays) -> pd.Series | None:
     return flags
 
 
-def add_comparison(page: Page, comparison: dict, currency: str = DEFAULT_CURRENCY) -> None:
+def add_comparison(
+    page: Page, comparison: dict, currency: str = DEFAULT_CURRENCY, directory=None
+) -> None:
     """The plan comparison's section: its table, notes (why a plan is not compared) and
-    figures."""
+    figures (also written as ``<stem>.png`` into ``directory`` when given)."""
     page.section("Plans compared")
     for note in comparison.get("notes", ()):
         page.text(note, cls="warn")
@@ -138,4 +139,5 @@ def add_comparison(page: Page, comparison: dict, currency: str = DEFAULT_CURRENC
     if table is not None and len(table):
         page.table(table, f"One row per plan (money in {currency})")
     for stem, fig in comparison.get("figures", {}).items():
-        page.figure(fig, name=stem)
+        png = write_png(directory, stem, fig) if directory is not None else None
+        page.figure(fig, name=stem, png=png)
