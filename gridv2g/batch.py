@@ -57,7 +57,7 @@ from gridv2g.case import CaseError, case_from_dict, expand_shorthands, output_fo
 from gridv2g.case.yamlio import load_yaml_file
 from gridv2g.errors import GridV2GError
 from gridv2g.parallel import DaskRunner, ProcessRunner, WorkerLost
-from gridv2g.result.units import DEFAULT_CURRENCY
+from gridv2g.units import DEFAULT_CURRENCY
 
 #: most scenarios one sweep may expand to (an option lifts it)
 MAX_SCENARIOS = 100_000

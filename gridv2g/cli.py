@@ -21,7 +21,6 @@ from gridv2g.case.load import output_folder
 from gridv2g.errors import GridV2GError
 from gridv2g.feeders import SHIPPED
 from gridv2g.feeders import load_feeder as _load_feeder
-from gridv2g.report import write_html
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__)
 log = logging.getLogger("gridv2g.cli")
@@ -172,9 +171,10 @@ def run(
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(code=1) from None
     folder = Path(out) if out else output_folder("out", loaded.name)
-    with _step(f"writing tables, figures, case and inputs to {folder}"):
+    with _step(f"writing tables, case and inputs to {folder}"):
         try:
-            result.to_dir(folder, fmt="csv" if csv else "parquet")  # as from Python
+            # as from Python; the figures and report.html once the replays are done
+            result.to_dir(folder, fmt="csv" if csv else "parquet", report=False)
         except GridV2GError as err:
             typer.echo(f"error: {err}", err=True)
             raise typer.Exit(code=1) from None
@@ -233,9 +233,8 @@ def run(
     comparison = None
     if compare:
         comparison = _compare(result, folder, solver, loaded.currency)
-    if replays or comparison:
-        with _step("writing report.html with the replays and the comparison"):
-            write_html(folder, result, replays=replays, comparison=comparison)
+    with _step("writing the figures and report.html"):
+        result.write_report(folder, replays=replays, comparison=comparison)
     if export and loaded.problem != "co_optimize":
         typer.echo(f"error: --export needs a grid case; '{loaded.name}' has no feeder", err=True)
         raise typer.Exit(code=2)
@@ -253,8 +252,7 @@ def _compare(result, folder: Path, solver: str | None, currency: str) -> dict:
     """``--compare``: the plans compared with ``result``
     (:func:`gridv2g.validation.plans.compare_result`), written as ``compare_plans.csv`` and
     PNG figures, printed with units; returns the report's ``comparison``."""
-    from gridv2g.plots.grid import save
-    from gridv2g.result.units import unit_of
+    from gridv2g.units import unit_of
     from gridv2g.validation.plans import compare_result
 
     with _step("comparing with the uncontrolled and station-first plans"):
@@ -273,8 +271,7 @@ def _compare(result, folder: Path, solver: str | None, currency: str) -> dict:
         typer.echo("\n".join(f"    {line}" for line in text.splitlines()))
     for note in comparison["notes"]:
         typer.echo(f"  note: {note}")
-    save({f"{k}.png": f for k, f in comparison["figures"].items()}, folder)
-    return comparison
+    return comparison  # its figures are written with report.html
 
 
 def _write_report(report, folder: Path, line: str) -> None:

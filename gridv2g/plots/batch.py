@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from gridv2g.plots.common import titled
-from gridv2g.result.units import unit_of
+from gridv2g.units import unit_of
 
 #: summary figures drawn when a batch has them, in this order (at most :data:`MAX_PANELS`)
 KEY_FIGURES = (

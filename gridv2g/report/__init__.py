@@ -8,11 +8,12 @@ and an optional plan comparison (``gridv2g run --compare``).
 
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 
 import pandas as pd
 
-from gridv2g.report.html import Page
+from gridv2g.report.html import Page, figure_png
 from gridv2g.units import DEFAULT_CURRENCY
 
 __all__ = ["Page", "write_html"]
@@ -40,29 +41,31 @@ def currency_of(result) -> str:
     return result.summary.get("currency") or getattr(case, "currency", None) or DEFAULT_CURRENCY
 
 
-def write_html(
-    directory,
-    result,
-    replays=(),
-    comparison: dict | None = None,
-    figures: dict | None = None,
-) -> Path:
-    """Write ``report.html`` into ``directory``; returns its path.
+def write_html(directory, result, replays=(), comparison: dict | None = None) -> Path:
+    """Write the result's figures (``<stem>.png``) and ``report.html`` into ``directory``;
+    returns the page's path.
 
-    ``replays``: replay reports (pandapower's ``ValidationReport``, ``OpenDSSReport``);
-    ``comparison``: {"table": DataFrame, "figures": {stem: Figure}, "notes": [str]} of the
-    plans compared (``gridv2g run --compare``); ``figures``: the result's figure set when the
-    caller has drawn it already (else it is drawn here)."""
+    ``replays``: replay reports (pandapower's ``ValidationReport``, ``OpenDSSReport``): their
+    sections, and the periods they flag shaded in the result's figures
+    (:func:`replay_flags`); ``comparison``: {"table": DataFrame, "figures": {stem: Figure},
+    "notes": [str]} of the plans compared (``gridv2g run --compare``), whose figures are
+    written as PNG files too. Each figure is drawn and rendered once: the files and the page
+    hold the same bytes. The replays' figures are on the page only (a replay's ``to_dir``
+    writes its tables)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
     title, subtitle = _title(result)
     page = Page(title, subtitle)
     currency = currency_of(result)
     page.section("Summary")
     page.summary(result.summary, currency)
-    figures = result.figure_set() if figures is None else figures
+    flagged = replay_flags(replays)
+    accepts = "flagged" in inspect.signature(result.figure_set).parameters
+    figures = result.figure_set(flagged=flagged) if accepts else result.figure_set()
     if figures:
         page.section("Figures")
-        for fig in figures.values():
-            page.figure(fig)
+        for stem, fig in figures.items():
+            page.figure(fig, name=stem, png=write_png(directory, stem, fig))
     tables = result.report_tables() if hasattr(result, "report_tables") else {}
     if tables:
         page.section("Tables")
@@ -71,12 +74,22 @@ def write_html(
     for replay in replays:
         add_replay(page, replay, currency)
     if comparison:
-        add_comparison(page, comparison, currency)
-    return page.write(Path(directory) / "report.html")
+        add_comparison(page, comparison, currency, directory)
+    return page.write(directory / "report.html")
 
 
-def add_replay(page: Page, replay, currency: str = DEFAULT_CURRENCY) -> None:
-    """A replay report's section: its summary, flagged periods and figures."""
+def write_png(directory: Path, stem: str, fig) -> bytes:
+    """Render ``fig`` once, write it as ``<stem>.png`` and return the PNG bytes."""
+    png = figure_png(fig)
+    (Path(directory) / f"{stem}.png").write_bytes(png)
+    return png
+
+
+def add_replay(
+    page: Page, replay, currency: str = DEFAULT_CURRENCY, figures: dict | None = None
+) -> None:
+    """A replay report's section: its summary, flagged periods and figures (``figures``:
+    its figure set when drawn already)."""
     page.section(REPLAY_HEADINGS.get(type(replay).__name__, type(replay).__name__))
     page.summary(replay.summary, currency)
     periods = getattr(replay, "periods", None)
@@ -87,18 +100,44 @@ def add_replay(page: Page, replay, currency: str = DEFAULT_CURRENCY) -> None:
             page.table(flagged, "Flagged periods")
         else:
             page.text(f"No flagged period (of {len(periods)}).")
-    for fig in getattr(replay, "figure_set", dict)().values():
-        page.figure(fig)
+    if figures is None:
+        figures = getattr(replay, "figure_set", dict)()
+    for stem, fig in figures.items():
+        page.figure(fig, name=stem)
 
 
-def add_comparison(page: Page, comparison: dict, currency: str = DEFAULT_CURRENCY) -> None:
+def replay_flags(replays) -> pd.Series | None:
+    """Bool by period, True where a replay flags the period: pandapower's ``flagged``
+    column (AC and SOCP disagree beyond the tolerances) or, for OpenDSS, a phase voltage
+    outside the case's limits or a line above its ampacity. None without replays."""
+    flags = None
+    for replay in replays:
+        periods = getattr(replay, "periods", None)
+        if not isinstance(periods, pd.DataFrame):
+            continue
+        if "flagged" in periods:
+            flag = periods.flagged.astype(bool)
+        elif "voltage_violations" in periods:
+            flag = periods.voltage_violations > 0
+            if "ampacity_violations" in periods:
+                flag |= periods.ampacity_violations > 0
+        else:
+            continue
+        flags = flag if flags is None else (flags | flag.reindex(flags.index, fill_value=False))
+    return flags
+
+
+def add_comparison(
+    page: Page, comparison: dict, currency: str = DEFAULT_CURRENCY, directory=None
+) -> None:
     """The plan comparison's section: its table, notes (why a plan is not compared) and
-    figures."""
+    figures (also written as ``<stem>.png`` into ``directory`` when given)."""
     page.section("Plans compared")
     for note in comparison.get("notes", ()):
         page.text(note, cls="warn")
     table = comparison.get("table")
     if table is not None and len(table):
         page.table(table, f"One row per plan (money in {currency})")
-    for fig in comparison.get("figures", {}).values():
-        page.figure(fig)
+    for stem, fig in comparison.get("figures", {}).items():
+        png = write_png(directory, stem, fig) if directory is not None else None
+        page.figure(fig, name=stem, png=png)

@@ -21,8 +21,8 @@ import pandas as pd
 
 from gridv2g.units import DEFAULT_CURRENCY, unit_of
 
-#: resolution of embedded figures [dpi] (the PNG files use 110)
-EMBED_DPI = 96
+#: resolution of figures [dpi]: a run's PNG files and the page embed the same bytes
+EMBED_DPI = 110
 
 _STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#222;
@@ -107,15 +107,18 @@ class Page:
         self._add(f"<table>{head}{''.join(rows)}</table>")
         return self
 
-    def figure(self, fig, caption: str = "") -> Page:
-        """Embed a matplotlib figure as a PNG; the caption defaults to the figure's title."""
+    def figure(self, fig, caption: str = "", name: str = "", png: bytes | None = None) -> Page:
+        """Embed a matplotlib figure as a PNG (``png``: its bytes when rendered already);
+        the caption defaults to the figure's title; ``name`` (the figure's file stem)
+        becomes the element's id ``fig-<name>``."""
         if not caption:
             titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
             caption = fig.get_suptitle() or (titles[0] if titles else "")
-        data = base64.b64encode(figure_png(fig)).decode("ascii")
+        data = base64.b64encode(figure_png(fig) if png is None else png).decode("ascii")
         alt = html.escape(caption or "figure", quote=True)
+        ident = f' id="fig-{html.escape(name, quote=True)}"' if name else ""
         self._add(
-            f'<figure><img alt="{alt}" src="data:image/png;base64,{data}">'
+            f'<figure{ident}><img alt="{alt}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
         return self

@@ -103,24 +103,36 @@ class ResultBase:
 
         return save({f"{k}.png": f for k, f in self.figure_set().items()}, Path(directory))
 
-    def to_dir(self, directory: str | Path, fmt: str = "parquet") -> Path:
-        """Write every table (Parquet or CSV), ``summary.json``, the PNG figures,
-        ``report.html`` (:func:`gridv2g.report.write_html`) and, for a result of a case,
+    def to_dir(
+        self,
+        directory: str | Path,
+        fmt: str = "parquet",
+        replays=(),
+        comparison: dict | None = None,
+        report: bool = True,
+    ) -> Path:
+        """Write every table (Parquet or CSV), ``summary.json``, for a result of a case
         ``case.yaml`` with its input files under ``inputs/`` (relative paths: the folder can
-        be moved; :mod:`gridv2g.case.portable`). ``gridv2g run`` writes its folders with
-        this method (and rewrites ``report.html`` with the replays it adds)."""
-        from gridv2g.plots.grid import save
-        from gridv2g.report import write_html
-
+        be moved; :mod:`gridv2g.case.portable`) and, unless ``report=False``, the PNG
+        figures and ``report.html`` (:func:`gridv2g.report.write_html`, with the AC
+        ``replays`` and the plan ``comparison`` given). ``gridv2g run`` writes its folders
+        with this method: the tables first, the figures and the page once the replays are
+        done."""
         directory = write_tables(directory, self.tables, self.summary, fmt)
-        figures = self.figure_set()  # drawn once: PNG files and the report
-        save({f"{k}.png": f for k, f in figures.items()}, directory)
         if self.case is not None:
             from gridv2g.case.portable import write_case
 
             write_case(self.case, directory)
-        write_html(directory, self, figures=figures)
+        if report:
+            self.write_report(directory, replays, comparison)
         return directory
+
+    def write_report(self, directory, replays=(), comparison: dict | None = None) -> Path:
+        """Write the PNG figures and ``report.html`` into ``directory`` (what :meth:`to_dir`
+        adds to the tables); returns the page's path."""
+        from gridv2g.report import write_html
+
+        return write_html(directory, self, replays=replays, comparison=comparison)
 
 
 def write_tables(directory, tables: dict[str, pd.DataFrame], summary: dict, fmt: str) -> Path:

@@ -89,8 +89,48 @@ class Result(ResultBase):
             return self.res_station.iloc[:0]
         return self.res_station[self.res_station.fleet.astype(bool)]
 
-    def figure_set(self) -> dict:
-        return plots.grid_figure_set(self)
+    def node_voltages(self) -> pd.DataFrame:
+        """(time x node) voltages [pu] the summary's ``vmin_pu`` / ``vmax_pu`` read
+        (:func:`node_voltages`): per phase ("bus.phase") for a per-phase result, else per bus;
+        the source bus left out."""
+        return node_voltages(self.res_bus, self.res_bus_phase, self.data.feeder.source_bus)
+
+    def voltage_limits(self) -> tuple[float, float] | None:
+        """The case's default voltage band (vmin, vmax) [pu]; None without inputs."""
+        if self.data is None:
+            return None
+        return float(self.data.vmin_pu), float(self.data.vmax_pu)
+
+    def figure_set(self, flagged: pd.Series | None = None) -> dict:
+        """The grid figures (:func:`gridv2g.plots.grid.grid_figure_set`); ``flagged``: bool by
+        period, the periods a replay flagged (shaded on the time axes)."""
+        return plots.grid_figure_set(self, flagged=flagged)
+
+
+def node_voltages(res_bus: pd.DataFrame, res_bus_phase, source_bus) -> pd.DataFrame:
+    """(time x node) voltages [pu] the voltage limits hold on: with per-phase results
+    (``res_bus_phase``, the unbalanced formulation) each phase node "bus.phase", else each
+    bus; the source bus (held at ``v_source_pu``) left out. The summary's ``vmin_pu`` /
+    ``vmin_bus`` / ``vmin_time`` (and vmax) are this frame's extremes."""
+    if res_bus_phase is not None and len(res_bus_phase):
+        vm = res_bus_phase.vm_pu
+        vm = vm[vm.index.get_level_values("bus") != str(source_bus)]
+        nodes = [
+            f"{b}.{p}"
+            for b, p in zip(
+                vm.index.get_level_values("bus"), vm.index.get_level_values("phase"), strict=True
+            )
+        ]
+        flat = pd.Series(
+            vm.to_numpy(),
+            index=pd.MultiIndex.from_arrays(
+                [vm.index.get_level_values("time"), nodes], names=["time", "node"]
+            ),
+        )
+        return flat.unstack("node")[list(dict.fromkeys(nodes))]
+    wide = res_bus.vm_pu.unstack("bus")
+    order = [b for b in dict.fromkeys(res_bus.index.get_level_values("bus")) if b != source_bus]
+    return wide[order].rename_axis(columns="node")
 
 
 def _inexact_cause(gap: np.ndarray, vm_t: pd.DataFrame, data) -> dict:
@@ -188,30 +228,12 @@ def build_result(co, solver: str) -> Result:
     # ---- summary
     p_sub = res_ext_grid.p_kw
     vm_t = res_bus.vm_pu.unstack("bus").drop(columns=data.feeder.source_bus, errors="ignore")
-    stacked = vm_t.stack()
-    low = high = stacked
     phase_tables = {
         k: net_tables[k] for k in ("res_bus_phase", "res_line_phase") if k in net_tables
     }
-    if "res_bus_phase" in phase_tables:
-        # limits hold per phase: the extremes are phase voltages ("bus.phase")
-        ph = phase_tables["res_bus_phase"].vm_pu
-        ph = ph[ph.index.get_level_values("bus") != str(data.feeder.source_bus)]
-        flat = ph.copy()
-        flat.index = pd.MultiIndex.from_arrays(
-            [
-                ph.index.get_level_values("time"),
-                [
-                    f"{b}.{p}"
-                    for b, p in zip(
-                        ph.index.get_level_values("bus"),
-                        ph.index.get_level_values("phase"),
-                        strict=True,
-                    )
-                ],
-            ]
-        )
-        low = high = flat
+    low = high = node_voltages(
+        res_bus, phase_tables.get("res_bus_phase"), data.feeder.source_bus
+    ).stack()
     vmin_at, vmax_at = low.idxmin(), high.idxmax()
     losses_kw = res_line.loss_kw.groupby("time").sum()
     status, objective = co.problem.status, float(co.problem.value)

@@ -45,16 +45,31 @@ AMPACITY_TOL_A = 1e-3
 @dataclass
 class OpenDSSReport:
     """``periods``: one row per period; ``res_node``: (time, bus, node) ``vm_pu``;
-    ``summary``: worst figures and the replay's seconds."""
+    ``summary``: worst figures and the replay's seconds; ``limits``: the case's default
+    voltage band (vmin, vmax) [pu]; ``source_bus``: the source bus (OpenDSS's lower-case
+    name; held, left out of the checks)."""
 
     periods: pd.DataFrame
     res_node: pd.DataFrame
     summary: dict
+    limits: tuple[float, float] | None = None
+    source_bus: str = ""
 
     def to_dir(self, directory) -> Path:
         """Write ``opendss_periods.csv`` and ``opendss.json`` (the summary) into ``directory``,
         next to the result's tables (what ``gridv2g run`` and ``validate`` write)."""
         return write_report(directory, "opendss", self.periods, self.summary)
+
+    def figure_set(self) -> dict:
+        """{file stem: Figure}: the lowest and highest voltage of each phase per period
+        against the limits with the losses, and the bus x time phase voltages
+        (:mod:`gridv2g.plots.replay`)."""
+        from gridv2g.plots.replay import opendss_heatmap, opendss_phase_figure
+
+        return {
+            "opendss_phases": opendss_phase_figure(self),
+            "opendss_heatmap": opendss_heatmap(self),
+        }
 
 
 def _kv(vn_kv_ll: float, nodes: str) -> float:
@@ -296,4 +311,10 @@ def _replay(
         * (summary["losses_socp_kwh"] - summary["losses_opendss_kwh"])
         / summary["losses_opendss_kwh"]
     )
-    return OpenDSSReport(periods=periods, res_node=res_node, summary=summary)
+    return OpenDSSReport(
+        periods=periods,
+        res_node=res_node,
+        summary=summary,
+        limits=(float(data.vmin_pu), float(data.vmax_pu)),
+        source_bus=source_bus,
+    )

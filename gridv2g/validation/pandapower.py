@@ -33,11 +33,15 @@ class ValidationReport:
     """``periods``: one row per period (``losses_socp_kw``, ``losses_ac_kw``,
     ``losses_error_percent``, ``max_dv_pu``, ``max_dv_bus``, ``max_relaxation_gap``,
     ``flagged``); ``summary``: worst figures, flagged count, tolerances, replay seconds;
-    ``res_bus_ac``: AC voltages (time, bus)."""
+    ``res_bus_ac``: AC voltages (time, bus); ``limits``: the case's default voltage band
+    (vmin, vmax) [pu] when the replay checked it; ``source_bus``: the bus held at the source
+    voltage (left out of the checks)."""
 
     periods: pd.DataFrame
     summary: dict
     res_bus_ac: pd.DataFrame
+    limits: tuple[float, float] | None = None
+    source_bus: str = ""
 
     @property
     def flagged(self) -> pd.DataFrame:
@@ -52,6 +56,14 @@ class ValidationReport:
         ``directory``, next to the result's tables (what ``gridv2g run`` and ``validate``
         write)."""
         return write_report(directory, "validation", self.periods, self.summary)
+
+    def figure_set(self) -> dict:
+        """{file stem: Figure}: SOCP vs AC losses, the largest voltage difference against
+        its tolerance and the AC voltages against the limits per period, flagged periods
+        shaded (:func:`gridv2g.plots.replay.validation_figure`)."""
+        from gridv2g.plots.replay import validation_figure
+
+        return {"validation": validation_figure(self)}
 
 
 # bus-periods above which compiling pandapower's numba kernels (~2.3 s, once per process)
@@ -221,4 +233,10 @@ def replay(
         "replay_s": seconds,
         "replay_numba": numba,
     }
-    return ValidationReport(periods=df, summary=summary, res_bus_ac=res_bus_ac)
+    return ValidationReport(
+        periods=df,
+        summary=summary,
+        res_bus_ac=res_bus_ac,
+        limits=None if limits is None else (float(limits[0]), float(limits[1])),
+        source_bus=str(feeder.source_bus),
+    )
