@@ -157,6 +157,7 @@ def test_reported_smart_size_holds_in_ac_and_one_step_more_is_infeasible_or_viol
     report = validate(result)
     assert report.summary["limits_ok"]
     assert (result.res_ev_summary.shortfall_kwh < 1e-3).all()
+    assert "voltage_min 18" in found.at.exhausted  # the weakest bus, where the SOCP binds
     try:
         above = CoOptimization(study.data(n + 50), dpp=False).solve("CLARABEL")
     except InfeasibleError as exc:
@@ -249,6 +250,11 @@ def test_resume_skips_finished_rows_and_a_failing_search_loses_no_other(tmp_path
     assert sorted(ran) == ["18", "33", "33"]
     for name in ("hosting.csv", "hosting.parquet", "ratio.csv", "hosting.json"):
         assert (out / name).is_file()
+    # a loaded Case (Python API) gives the rows of its file
+    again = run(case_from_dict(raw, "tiny"), tmp_path / "api", workers=1, progress=False)
+    same = again.res_hosting.set_index("site")
+    assert same.max_evs.to_dict() == table.max_evs.to_dict()
+    assert (tmp_path / "api" / "hosting_bars.png").is_file()
 
 
 # ------------------------------------------------------------------ (5) the case fields
