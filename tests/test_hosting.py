@@ -298,3 +298,18 @@ def test_schema_holds_the_hosting_fields():
     text = json.dumps(case_schema())
     for field in ("HostingSpec", "max_evs", "converter_kva_per_ev", "loading_tol_percent"):
         assert field in text
+
+
+def test_command_line_prints_the_table_and_writes_the_folder(tmp_path):
+    from typer.testing import CliRunner
+
+    from gridv2g.cli import app
+
+    raw = tiny(step=10, max_evs=20, policies=["uncontrolled"])
+    path, out = _case_file(tmp_path, raw), tmp_path / "cli"
+    result = CliRunner().invoke(app, ["hosting", path, "--out", str(out), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    assert "hosting capacity by charging policy" in result.output
+    assert "uncontrolled" in result.output and "binding voltage_min" in result.output
+    assert (out / "hosting.csv").is_file() and (out / "hosting_map.png").is_file()
+    assert "gridv2g hosting" in CliRunner().invoke(app, ["hosting", "--help"]).output

@@ -118,7 +118,8 @@ def test_version_and_quiet_and_help_examples(ieee13_case, tmp_path):
 
     out = CliRunner().invoke(app, ["--version"])
     assert out.exit_code == 0 and out.output.strip() == f"gridv2g {version('gridv2g')}"
-    for verb in ("run", "validate", "site", "batch", "bench", "feeders", "powerflow", "schema"):
+    verbs = ("run", "validate", "site", "batch", "hosting", "bench", "feeders", "powerflow")
+    for verb in (*verbs, "schema"):
         help_text = CliRunner().invoke(app, [verb, "--help"]).output
         assert f"gridv2g {verb}" in help_text, verb
     # progress lines by default, none with -q, the library's details with -v
