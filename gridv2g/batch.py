@@ -300,12 +300,10 @@ def write_report(folder: Path, table: pd.DataFrame, spec: SweepSpec, currency: s
     :mod:`gridv2g.plots.batch`) and ``report.html``: the sweep, its figures, the failed
     scenarios with their errors and the summary table. Returns the report's path."""
     from gridv2g.plots.batch import figure_set, key_figures
-    from gridv2g.plots.grid import save
     from gridv2g.report import Page
 
     varied = list(spec.vary)
     figures = figure_set(table, varied, currency, spec.name)
-    save({f"{k}.png": f for k, f in figures.items()}, folder)
     failed = table[table.status != "ok"]
     page = Page(spec.name, f"{spec.description} | scenario batch ({spec.mode})".lstrip(" |"))
     page.section("Summary")
@@ -320,8 +318,7 @@ def write_report(folder: Path, table: pd.DataFrame, spec: SweepSpec, currency: s
         currency,
     )
     page.section("Figures")
-    for fig in figures.values():
-        page.figure(fig)
+    page.figures(figures, folder)  # the PNG files from the same rendering
     page.section("Failed scenarios")
     if len(failed):
         page.text(f"{len(failed)} of {len(table)} scenarios failed", cls="warn")

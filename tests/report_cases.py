@@ -1,7 +1,9 @@
 """Small variants of the shipped cases, one per kind of report (grid balanced with a fleet,
 IEEE 123 with DER, unbalanced IEEE 123, station LP, MPC, stochastic, V2A), solved and written
 to a folder with ``report.html`` as ``gridv2g run`` writes it (grid results with their AC
-replays). A new kind of report is one more entry in :data:`REPORT_KINDS`."""
+replays); and the reports of the other verbs (a tiny hosting study, a scenario batch, both
+kinds of siting), built by :data:`BUILT_KINDS`. A new kind of report is one more entry in
+:data:`REPORT_KINDS` or :data:`BUILT_KINDS`."""
 
 from __future__ import annotations
 
@@ -65,6 +67,88 @@ REPORT_KINDS = {
 }
 
 
+def _hosting(folder: Path) -> Path:
+    """A tiny hosting study (IEEE 33, bus 18, two policies, up to 20 EVs), in process."""
+    from gridv2g.hosting import run
+
+    raw = {
+        "name": "tiny_hosting",
+        "feeder": "ieee33",
+        "horizon": {"start": "2024-06-21T17:00", "periods": 15, "minutes": 60},
+        "load": {"shape": "residential"},
+        "prices": {"shape": "caiso"},
+        "options": {"vmin_pu": 0.90, "vmax_pu": 1.05},
+        "objective": {"energy_cost": 1.0},
+        "hosting": {
+            "sites": [{"bus": "18"}, {"bus": "25"}],
+            "sessions": {"sampler": "seed001_lot", "seed": 1},
+            "step": 10,
+            "max_evs": 20,
+            "policies": ["uncontrolled", "smart"],
+        },
+    }
+    run(case_from_dict(raw, "tiny_hosting.yaml"), out=folder, workers=1, progress=False)
+    return folder
+
+
+def _batch(folder: Path) -> Path:
+    """A scenario batch's page: a sweep table with one failed scenario (its error listed)."""
+    import pandas as pd
+
+    from gridv2g.batch import SweepSpec, write_report
+
+    rows = []
+    for n in (10, 20, 30):
+        failed = n == 30
+        rows.append(
+            {
+                "fleet.sessions.n": n,
+                "status": "error" if failed else "ok",
+                "error": "InfeasibleError: EV ev007 cannot reach its target" if failed else None,
+                "losses_kwh": None if failed else 1000.0 + n,
+                "vmin_pu": None if failed else 0.95 - n / 1000,
+                "seconds": 1.0,
+            }
+        )
+    table = pd.DataFrame(rows, index=[f"n={r['fleet.sessions.n']}" for r in rows])
+    spec = SweepSpec(name="tiny_sweep", base="ieee33_ev.yaml", vary={"fleet.sessions.n": [10]})
+    folder.mkdir(parents=True, exist_ok=True)
+    write_report(folder, table, spec, "EUR")
+    return folder
+
+
+def _siting(folder: Path) -> Path:
+    """A per-site siting page (IEEE 33 case, a small hand-made set of decisions)."""
+    import pandas as pd
+
+    from gridv2g.siting import SitingResult
+    from gridv2g.siting.report import write_per_site
+
+    case = g.load_case(CASES / "ieee33_ev_siting.yaml")
+    evaluations = pd.DataFrame(
+        {
+            "lot18_bus": ["18", "30", "6"],
+            "lot18_s_kva": [250.0, 250.0, 150.0],
+            "operating": [2735.0, 2728.6, 2740.0],
+            "investment": [12.5, 12.5, 7.5],
+            "feasible": [True, True, True],
+        }
+    )
+    evaluations["total"] = evaluations.operating + evaluations.investment
+    result = SitingResult(
+        best=pd.DataFrame({"bus": ["30"], "s_kva": [250.0]}, index=pd.Index(["lot18"])),
+        cost={"total": 2741.1, "operating": 2728.6, "investment": 12.5, "feasible": True},
+        evaluations=evaluations,
+        history=pd.Series([2747.5, 2741.1, 2741.1]),
+    )
+    write_per_site(folder, result, case)
+    return folder
+
+
+#: kind -> builder(folder) of the reports written by other verbs than ``run``
+BUILT_KINDS = {"hosting": _hosting, "batch": _batch, "siting": _siting}
+
+
 def small_case(kind: str, name: str | None = None, description: str | None = None):
     """The case of report ``kind``, made small; ``name`` / ``description`` replace its own."""
     path, changes, _ = REPORT_KINDS[kind]
@@ -87,6 +171,8 @@ def write_report(kind: str, folder: Path, **names) -> Path:
     """Solve ``kind``'s small case and write its folder as ``gridv2g run`` leaves it
     (tables, PNG figures, ``report.html`` with the replays; the figures drawn once, by
     ``write_html``, where there are replays); returns the folder."""
+    if kind in BUILT_KINDS:
+        return BUILT_KINDS[kind](folder)
     case = small_case(kind, **names)
     result = g.solve(case)
     replays = [g.validate(result, engine=engine) for engine in REPORT_KINDS[kind][2]]

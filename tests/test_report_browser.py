@@ -12,7 +12,7 @@ import os
 import shutil
 
 import pytest
-from report_cases import REPORT_KINDS, write_report
+from report_cases import BUILT_KINDS, REPORT_KINDS, write_report
 
 #: a page shorter than this [px] or with less text [characters] counts as blank
 MIN_HEIGHT_PX = 600
@@ -40,7 +40,7 @@ def browser():
         browser.close()
 
 
-@pytest.mark.parametrize("kind", list(REPORT_KINDS))
+@pytest.mark.parametrize("kind", [*REPORT_KINDS, *BUILT_KINDS])
 def test_report_renders_in_chromium(kind, browser, tmp_path):
     folder = write_report(kind, tmp_path / kind)
     report = folder / "report.html"

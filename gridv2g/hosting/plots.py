@@ -3,8 +3,6 @@ policy as grouped bars, and the feeder map coloured by capacity, one panel per p
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -86,15 +84,9 @@ def map_figures(result) -> list[tuple[str, Figure]]:
     for ax in axes[len(policies) :]:
         ax.set_visible(False)
     fig.suptitle(f"{result.summary['case']}: EV hosting capacity per site and charging policy")
-    return [("hosting_map.png", fig)]
+    return [("hosting_map", fig)]
 
 
-def hosting_figures(result, folder) -> list[Path]:
-    """Write the bar chart and the maps as PNG into ``folder``; returns the paths."""
-    folder = Path(folder)
-    paths = []
-    for name, fig in [("hosting_bars.png", bar_figure(result)), *map_figures(result)]:
-        path = folder / name
-        fig.savefig(path, dpi=120)
-        paths.append(path)
-    return paths
+def figure_set(result) -> dict[str, Figure]:
+    """The figures of a hosting study, {file stem: Figure}: the bars, then the maps."""
+    return {"hosting_bars": bar_figure(result), **dict(map_figures(result))}

@@ -179,7 +179,8 @@ class HostingResult:
     def to_dir(self, folder, figures: bool = True) -> Path:
         """Write ``hosting.parquet`` and ``.csv``, ``ratio.csv`` and ``.parquet``,
         ``hosting.json`` (the summary) and, with ``figures``, the PNG figures
-        (:mod:`gridv2g.hosting.plots`) into ``folder``."""
+        (:mod:`gridv2g.hosting.plots`) and ``report.html`` (:mod:`gridv2g.hosting.report`)
+        into ``folder``."""
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         table = self.res_hosting
@@ -190,10 +191,11 @@ class HostingResult:
         store.write_atomically(folder / "ratio.parquet", self.ratio.to_parquet)
         text = json.dumps(self.summary, indent=2, default=str) + "\n"
         store.write_atomically(folder / "hosting.json", lambda p: p.write_text(text))
-        if figures:
-            from gridv2g.hosting.plots import hosting_figures
+        if figures:  # the PNG figures and report.html
+            from gridv2g.hosting.report import write_page
 
-            self.figures = hosting_figures(self, folder)
+            write_page(self, folder)
+            self.figures = sorted(folder.glob("hosting_*.png"))
         return folder
 
 

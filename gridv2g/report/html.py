@@ -123,6 +123,17 @@ class Page:
         )
         return self
 
+    def figures(self, figures: dict, directory=None) -> Page:
+        """Embed {file stem: Figure} in order; with ``directory``, each is also written there
+        as ``<stem>.png`` from the same rendering (the file and the page hold the same
+        bytes)."""
+        for stem, fig in figures.items():
+            png = figure_png(fig)
+            if directory is not None:
+                (Path(directory) / f"{stem}.png").write_bytes(png)
+            self.figure(fig, name=stem, png=png)
+        return self
+
     def table(self, frame: pd.DataFrame, caption: str = "", max_rows: int = 60) -> Page:
         """A small table (the first ``max_rows`` rows; the caption says when cut)."""
         shown = frame.head(max_rows)

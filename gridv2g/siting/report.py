@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from gridv2g.plots.grid import save
 from gridv2g.plots.siting import per_site_figures, shared_figures
 from gridv2g.report import Page
 
@@ -26,7 +25,6 @@ def write_per_site(folder, result, case) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     currency = case.currency
     figures = per_site_figures(result, _feeder(case), currency, case.name)
-    save({f"{k}.png": f for k, f in figures.items()}, folder)
     page = Page(case.name, f"{case.description} | siting ({case.siting.method})")
     page.section("Summary")
     ev = result.evaluations
@@ -38,8 +36,7 @@ def write_per_site(folder, result, case) -> Path:
     page.summary(summary, currency)
     page.table(result.best, "Chosen sites (bus, converter rating s_kva [kVA])")
     page.section("Figures")
-    for fig in figures.values():
-        page.figure(fig)
+    page.figures(figures, folder)  # the PNG files from the same rendering
     page.section("Decisions solved")
     page.table(
         ev.sort_values("total", kind="stable"), f"Every distinct decision (money in {currency})"
@@ -55,15 +52,13 @@ def write_shared(folder, result, case, lots: pd.DataFrame) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     currency = case.currency
     figures = shared_figures(result, _feeder(case), lots, currency, case.name)
-    save({f"{k}.png": f for k, f in figures.items()}, folder)
     f = result.figures
     page = Page(case.name, f"{case.description} | shared-fleet siting (PSO)")
     page.section("Summary")
     page.summary({k: v for k, v in f.items() if not isinstance(v, dict | list)}, currency)
     page.table(result.best, "Chosen plan: EVs per lot and type, capacity [kW], capacity ratio")
     page.section("Figures")
-    for fig in figures.values():
-        page.figure(fig)
+    page.figures(figures, folder)  # the PNG files from the same rendering
     page.section("Full evaluations")
     page.table(result.verified, f"OpenDSS-closed evaluations (money in {currency})")
     page.section("Screening")
