@@ -48,6 +48,7 @@ returns the report with ``converged=False``).
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 import warnings
@@ -62,6 +63,8 @@ from gridv2g.errors import GridV2GError, SolveError
 from gridv2g.feeders.opendss_engine import device_element
 from gridv2g.feeders.phase_model import DeviceMap, PhaseModel
 from gridv2g.model.unbalanced import UnbalancedBlock, value_of
+
+log = logging.getLogger(__name__)
 
 
 class ClosingError(GridV2GError):
@@ -455,6 +458,16 @@ def close(
                 "vmax_opendss_pu": float(rep.vm_node[limit_mask(block, rep)].max()),
                 "ampacity_violation_a": float(amp.max()) if amp.size else 0.0,
             }
+        )
+        # progress of a loop that can take minutes (INFO: the command line shows it)
+        log.info(
+            "closing iteration %d: solve %.1f s, OpenDSS replay %.2f s, violation %.1e pu, "
+            "model error %.1e pu",
+            it,
+            solve_s,
+            rep.seconds,
+            rows[-1]["violation_pu"],
+            rows[-1]["model_error_pu"],
         )
         settled = prev_obj is not None and abs(obj - prev_obj) <= obj_rtol * max(1.0, abs(obj))
         err, loss = rows[-1]["model_error_pu"], abs(rows[-1]["losses_error_percent"])
