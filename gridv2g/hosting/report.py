@@ -8,28 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 from gridv2g.hosting.plots import figure_set
+from gridv2g.hosting.study import MAIN_COLUMNS
 from gridv2g.report import Page
 
 #: columns of the binding-limit table on the page (every column: hosting.csv)
 LIMIT_COLUMNS = [
-    "site",
-    "policy",
-    "max_evs",
-    "max_kw",
-    "peak_kw",
-    "censored",
-    "binding_kind",
-    "binding_element",
-    "binding_time",
-    "binding_value",
-    "binding_limit",
-    "binding_source",
-    "over_evs",
-    "over_kind",
-    "over_element",
-    "over_time",
-    "over_value",
-    "over_limit",
+    c for c in MAIN_COLUMNS if c not in ("bus", "phases", "exhausted", "evaluations", "seconds")
 ]
 
 

@@ -120,3 +120,19 @@ def evenly(items, n: int) -> list:
     if len(items) <= n:
         return items
     return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
+
+
+def heat_strip(ax, matrix: np.ndarray, edges: np.ndarray, norm):
+    """Draw a (row x period) matrix as a heat map between the period ``edges`` (date numbers)
+    on ``ax``, rows top to bottom, on the shared colour ``norm``; returns the image (for the
+    colour bar)."""
+    image = ax.imshow(
+        matrix,
+        aspect="auto",
+        interpolation="nearest",
+        cmap="RdYlBu",
+        norm=norm,
+        extent=(edges[0], edges[-1], len(matrix) - 0.5, -0.5),
+    )
+    ax.xaxis_date()
+    return image

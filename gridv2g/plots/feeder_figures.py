@@ -21,6 +21,7 @@ from gridv2g.feeders.layout import branch_segments, bus_xy, distance_km
 from gridv2g.plots.common import (
     LIMIT_STYLE,
     evenly,
+    heat_strip,
     limit_line,
     period_edges,
     shade_periods,
@@ -187,15 +188,7 @@ def voltage_heatmap(result) -> Figure:
     image = None
     for ax, ph in zip(axes, phases, strict=True):
         m = mats[ph]
-        image = ax.imshow(
-            m.to_numpy(),
-            aspect="auto",
-            interpolation="nearest",
-            cmap="RdYlBu",
-            norm=norm,
-            extent=(edges[0], edges[-1], len(m) - 0.5, -0.5),
-        )
-        ax.xaxis_date()
+        image = heat_strip(ax, m.to_numpy(), edges, norm)
         time_axis(ax, maxticks=4 if wide else 9)
         if wide:
             ax.set_title(f"phase {ph}")

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from gridv2g.plots.common import evenly, limit_line, period_edges, shade_periods, time_axis
+from gridv2g.plots.common import (
+    evenly,
+    heat_strip,
+    limit_line,
+    period_edges,
+    shade_periods,
+    time_axis,
+)
 from gridv2g.plots.feeder_figures import PHASE_COLOURS, voltage_norm
 
 
@@ -151,15 +158,7 @@ def opendss_heatmap(report) -> Figure:
     image = None
     for ax, phase in zip(axes, phases, strict=True):
         m = wide.xs(phase, level="node", axis=1).reindex(columns=buses).T
-        image = ax.imshow(
-            m.to_numpy(),
-            aspect="auto",
-            interpolation="nearest",
-            cmap="RdYlBu",
-            norm=norm,
-            extent=(edges[0], edges[-1], len(m) - 0.5, -0.5),
-        )
-        ax.xaxis_date()
+        image = heat_strip(ax, m.to_numpy(), edges, norm)
         time_axis(ax, maxticks=4)
         ax.set_title(f"phase {phase}")
         ax.set_facecolor("0.85")
