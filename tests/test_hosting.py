@@ -195,6 +195,28 @@ def test_multi_phase_site_answer_holds_in_opendss_and_one_step_more_breaks_a_lim
     assert ok == {found.k * 10: True, (found.k + 1) * 10: False}
 
 
+@pytest.mark.parametrize(("bus", "phases", "evs"), [("65", None, 330), ("107", "2", 140)])
+def test_closed_model_infeasibility_names_the_limit_beyond_its_value(bus, phases, evs):
+    """IEEE 123, smart, the shipped case's sizes one step above the hosted ones: the per-phase
+    model closed against OpenDSS is infeasible, and the diagnosis starts from that corrected
+    model (not the plain one, which is feasible there), so it names a limit, and the value it
+    needs lies beyond that limit (a back-off of the closing loop neither reads as a violation
+    nor hides one)."""
+    raw = yaml.safe_load(open("cases/ieee123_hosting.yaml"))
+    raw["base_dir"] = "cases"
+    case = case_from_dict(raw, "ieee123_hosting.yaml")
+    name = bus if phases is None else f"{bus}.{phases}"
+    check = SiteStudy(case, Site(name, bus, phases), "smart").check(evs)
+    assert not check.hosted
+    limit = check.limit
+    assert limit.kind in ("infeasible_voltage_min", "infeasible_voltage_max", "infeasible_ampacity")
+    assert limit.element and limit.time
+    if limit.kind == "infeasible_voltage_min":
+        assert limit.value < limit.limit
+    else:
+        assert limit.value > limit.limit
+
+
 # ------------------------------------------------------------------ (3) physics
 def test_smart_hosts_more_than_uncontrolled_at_the_same_site(uncontrolled_18):
     """Every uncontrolled plan that holds is a feasible smart plan, so smart >= uncontrolled;

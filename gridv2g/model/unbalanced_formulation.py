@@ -305,33 +305,41 @@ class UnbalancedLinDist3Flow(GridFormulation):
         v = block.v.value
         for kind, limit in (("vmin", vmin_pu), ("vmax", vmax_pu)):
             slack = block.slacks[f"v_{kind[1:]}"].value
+            # the limit the model held: the case's, or backed off by a closing loop; the
+            # voltage needed is reported from the case's limit by the model's own distance
+            # beyond the held one (a back-off must not read as a violation, nor hide one)
+            held = block.params[f"v_{kind[1:]}2"].value
             for r, t in zip(*np.nonzero(slack > tol), strict=True):
                 i = inner[r]
+                vm = float(np.sqrt(max(v[i, t], 0.0)))
+                shift = 0.0 if held is None else float(limit[i]) - float(np.sqrt(held[r, t]))
                 rows.append(
                     {
                         "limit": kind,
                         "element": names[i],
                         "time": times[t],
                         "limit_value": float(limit[i]),
-                        "needed_value": float(np.sqrt(max(v[i, t], 0.0))),
+                        "needed_value": vm + shift,
                     }
                 )
         if "ampacity" in block.slacks:
-            # the cone is |S| <= s_max + slack with s_max ~ I_max |V_f|: needed current is
-            # (s_max + slack) / |V_f|
+            # the cone is |S| <= s_max + slack, s_max the rating as apparent power (I_max at
+            # 1 pu, or I_max |V_f| less a back-off after closing corrections): the current
+            # needed is the rating scaled by (s_max + slack) / s_max, so a back-off neither
+            # reads as a violation nor hides one
             slack = block.slacks["ampacity"].value
             cap = block.params["s_max"].value
             for r, t in zip(*np.nonzero(slack > tol), strict=True):
                 b = block.limited[r]
-                vf = np.sqrt(max(v[pm.f[b], t], 1e-6))
-                i_base_ka = pm.i_base_a[b] / 1000.0
+                rating_ka = float(pm.i_max_pu[b] * pm.i_base_a[b] / 1000.0)
+                scale = (cap[r, t] + slack[r, t]) / max(cap[r, t], 1e-9)
                 rows.append(
                     {
                         "limit": "ampacity",
                         "element": f"{pm.branch_element[b]}.{pm.branch_phase[b]}",
                         "time": times[t],
-                        "limit_value": float(pm.i_max_pu[b] * i_base_ka),
-                        "needed_value": float((cap[r, t] + slack[r, t]) / vf * i_base_ka),
+                        "limit_value": rating_ka,
+                        "needed_value": float(rating_ka * scale),
                     }
                 )
         cols = ["limit", "element", "time", "limit_value", "needed_value"]

@@ -418,6 +418,15 @@ class CoOptimization(Problem):
         naming the EVs when the fleet's own targets are what cannot be met."""
         data = self.data
         elastic = CoOptimization(copy.copy(data), dpp=False, elastic=True)
+        if self.formulation.closes:
+            # a closed formulation failed inside its loop: the model that was infeasible is
+            # the one corrected against OpenDSS (its corrections and limit back-offs are the
+            # block's Parameters); the elastic copy starts from the same state, so it finds
+            # the limits that bind that model, not the uncorrected one's
+            for name, par in self.grid.params.items():
+                twin = elastic.grid.params.get(name)
+                if twin is not None and par.value is not None and twin.shape == par.shape:
+                    twin.value = par.value
         solve_once(elastic.problem, solver, "the diagnosis (limits relaxed)", ignore_dpp=True)
         solved = elastic.problem.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
         if not solved and data.fleet is not None:
