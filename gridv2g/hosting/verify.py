@@ -158,10 +158,16 @@ def exhausted(rep: Replayed, reference: Replayed, share: float = 0.95, most: int
 def limit_at(rep: Replayed, kind: str, element: str) -> Limit | None:
     """The limit ``kind`` of ``element`` in ``rep`` at its tightest period (smallest relative
     margin), or None when ``rep`` has no such element (e.g. a diagnosis naming a branch)."""
+    base, _, phase = element.rpartition(".")
+    # a diagnosis names a phase conductor "line.l115.1", the replay "line.l115 phase 1"
+    spellings = [element] + ([f"{base} phase {phase}"] if phase.isdigit() and base else [])
     for k, margin, value, limit, names in _margins(rep):
-        if k != kind or element not in names:
+        names = list(names)
+        spelled = next((s for s in spellings if s in names), None)
+        if k != kind or spelled is None:
             continue
-        e = list(names).index(element)
+        element = spelled
+        e = names.index(element)
         t = int(np.argmin(margin[e]))
         return Limit(
             kind=kind,
