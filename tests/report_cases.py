@@ -68,25 +68,12 @@ REPORT_KINDS = {
 
 
 def _hosting(folder: Path) -> Path:
-    """A tiny hosting study (IEEE 33, bus 18, two policies, up to 20 EVs), in process."""
+    """A tiny hosting study (test_hosting's IEEE 33 case, buses 18 and 25, up to 20 EVs)."""
+    from test_hosting import tiny
+
     from gridv2g.hosting import run
 
-    raw = {
-        "name": "tiny_hosting",
-        "feeder": "ieee33",
-        "horizon": {"start": "2024-06-21T17:00", "periods": 15, "minutes": 60},
-        "load": {"shape": "residential"},
-        "prices": {"shape": "caiso"},
-        "options": {"vmin_pu": 0.90, "vmax_pu": 1.05},
-        "objective": {"energy_cost": 1.0},
-        "hosting": {
-            "sites": [{"bus": "18"}, {"bus": "25"}],
-            "sessions": {"sampler": "seed001_lot", "seed": 1},
-            "step": 10,
-            "max_evs": 20,
-            "policies": ["uncontrolled", "smart"],
-        },
-    }
+    raw = tiny(sites=[{"bus": "18"}, {"bus": "25"}], step=10, max_evs=20)
     run(case_from_dict(raw, "tiny_hosting.yaml"), out=folder, workers=1, progress=False)
     return folder
 

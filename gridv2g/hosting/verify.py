@@ -26,11 +26,10 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from gridv2g.feeders.pandapower_bridge import run_powerflow
 from gridv2g.feeders.phase_model import build_phase_model
 from gridv2g.inputs import placement
 from gridv2g.validation.opendss import load_multipliers
-from gridv2g.validation.pandapower import replay_network
+from gridv2g.validation.pandapower import ac_periods, replay_network
 from gridv2g.validation.tables import per_element
 
 #: pandapower's numba kernels in the balanced replay (``BalancedAC(numba=None)``): a study
@@ -215,23 +214,15 @@ class BalancedAC:
         vm = np.empty((len(self.buses), len(p_kw.index)))
         ia = np.empty((len(self.line_pos), len(p_kw.index)))
         # numba: a study replays hundreds of periods per process, which repays compiling
-        # pandapower's kernels (~2.3 s once per process); then each period starts from the
-        # last solution and reuses pandapower's structures (only the loads change)
-        options: dict = {"init": "auto", "numba": self.numba}
-        for k, t in enumerate(p_kw.index):
-            net.load["p_mw"] = p[k]
-            net.load["q_mvar"] = q[k]
-            try:
-                run_powerflow(net, **options)
-            except Exception as exc:  # pandapower's LoadflowNotConverged and friends
-                raise ACDiverged(f"AC power flow did not converge at {t}: {exc}") from None
-            options = {
-                "init": "results",
-                "numba": self.numba,
-                "recycle": {"trafo": False, "gen": False, "bus_pq": True},
-            }
-            vm[:, k] = net.res_bus.vm_pu.to_numpy()[self.order]
-            ia[:, k] = 1000.0 * net.res_line.i_ka.to_numpy()[self.line_pos]
+        # pandapower's kernels (~2.3 s once per process)
+        try:
+            for k, _ in ac_periods(net, p, q, p_kw.index, self.numba):
+                vm[:, k] = net.res_bus.vm_pu.to_numpy()[self.order]
+                ia[:, k] = 1000.0 * net.res_line.i_ka.to_numpy()[self.line_pos]
+        except Exception as exc:  # pandapower's LoadflowNotConverged and friends
+            if not hasattr(exc, "period"):
+                raise
+            raise ACDiverged(f"AC power flow did not converge at {exc.period}: {exc}") from None
         return Replayed(
             v_names=[b for b, keep in zip(self.buses, self.inner, strict=True) if keep],
             vm_pu=vm[self.inner],

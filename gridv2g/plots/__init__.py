@@ -5,10 +5,9 @@ return ``Figure`` objects and never switch the global backend or touch pyplot's 
 from gridv2g.plots.grid import (
     fleet_on_feeder,
     grid_figure_set,
-    result_figures,
     save,
     substation_and_voltage,
     uncontrolled_vs_optimized,
 )
 from gridv2g.plots.maps import feeder_map
-from gridv2g.plots.station import station_figure_set, station_figures, station_power
+from gridv2g.plots.station import station_figure_set, station_power

@@ -177,37 +177,46 @@ def voltage_heatmap(result) -> Figure:
     phases = [None]
     if len(result.res_bus_phase):
         phases = sorted(result.res_bus_phase.index.get_level_values("phase").unique())
-    mats = {ph: voltage_matrix(result, ph) for ph in phases}
-    limits = result.voltage_limits()
-    norm = voltage_norm(np.concatenate([m.to_numpy().ravel() for m in mats.values()]), limits)
     wide = len(phases) > 1
-    fig = Figure(figsize=(13 if wide else 10, 7), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(phases), sharey=True, squeeze=False)[0])
-    times = mats[phases[0]].columns
-    edges = mdates.date2num(period_edges(times).to_pydatetime())
+    feeder = result.data.feeder
+    return voltage_panels(
+        {(f"phase {ph}" if wide else ""): voltage_matrix(result, ph) for ph in phases},
+        result.voltage_limits(),
+        ylabel="bus (ordered by distance from the source)",
+        colour_label="voltage [pu]",
+        title=f"{feeder.name}: voltage per bus and period (source bus {feeder.source_bus} "
+        "not shown)" + (" and phase (grey: no such phase)" if wide else ""),
+    )
+
+
+def voltage_panels(mats: dict, limits, ylabel: str, colour_label: str, title: str) -> Figure:
+    """Heat maps of (bus x time) voltage frames [pu], one panel per {panel title: frame}
+    (same buses and periods in each; NaN, a phase a bus lacks, drawn grey), on one colour
+    scale centred on the ``limits`` (dashed on the colour bar when given)."""
+    frames = list(mats.values())
+    norm = voltage_norm(np.concatenate([m.to_numpy().ravel() for m in frames]), limits)
+    several = len(frames) > 1
+    fig = Figure(figsize=(13 if several else 10, 7), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(frames), sharey=True, squeeze=False)[0])
+    edges = mdates.date2num(period_edges(frames[0].columns).to_pydatetime())
     image = None
-    for ax, ph in zip(axes, phases, strict=True):
-        m = mats[ph]
+    for ax, (panel, m) in zip(axes, mats.items(), strict=True):
         image = heat_strip(ax, m.to_numpy(), edges, norm)
-        time_axis(ax, maxticks=4 if wide else 9)
-        if wide:
-            ax.set_title(f"phase {ph}")
+        time_axis(ax, maxticks=4 if several else 9)
+        if panel:
+            ax.set_title(panel)
         ax.set_facecolor("0.85")  # a phase a bus does not have
-    labels = evenly(range(len(mats[phases[0]])), 45)
-    axes[0].set_yticks(labels, [f"bus {mats[phases[0]].index[i]}" for i in labels], fontsize=7)
-    axes[0].set_ylabel("bus (ordered by distance from the source)")
-    cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, label="voltage [pu]")
+    buses = frames[0].index
+    labels = evenly(range(len(buses)), 45)
+    axes[0].set_yticks(labels, [f"bus {buses[i]}" for i in labels], fontsize=7)
+    axes[0].set_ylabel(ylabel)
+    cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, label=colour_label)
     if limits is not None:
         for value in limits:
             if cbar.vmin <= value <= cbar.vmax:
                 cbar.ax.axhline(value, color="black", ls="--", lw=1.2)
     band = f", limits {limits[0]:g}-{limits[1]:g} pu dashed on the colour bar" if limits else ""
-    fig.suptitle(
-        f"{result.data.feeder.name}: voltage per bus and period (source bus "
-        f"{result.data.feeder.source_bus} not shown)"
-        + (" and phase (grey: no such phase)" if wide else "")
-        + band
-    )
+    fig.suptitle(title + band)
     return fig
 
 

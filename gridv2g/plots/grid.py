@@ -1,7 +1,8 @@
 """Matplotlib figures of a grid result, drawn from its tables only.
 
 Object-oriented matplotlib (``Figure`` objects, no pyplot state, no backend switch): a
-figure is returned for a notebook to show and written to a file by :func:`result_figures`.
+figure is returned for a notebook to show; a result's ``figures(directory)`` and its
+report (:func:`gridv2g.report.write_html`) write them as PNG files.
 The network figures are in :mod:`gridv2g.plots.feeder_figures`, the stations' and EVs' in
 :mod:`gridv2g.plots.fleet_figures`; :func:`grid_figure_set` puts them in report order.
 """
@@ -203,12 +204,6 @@ def grid_figure_set(result, flagged: pd.Series | None = None) -> dict[str, Figur
     if len(result.res_ev):
         figures["ev_energy"] = ev_energy(result, flagged)
     return figures
-
-
-def result_figures(result, directory: str | Path) -> list[Path]:
-    """Write the standard figures of a grid result as PNG files; returns their paths."""
-    figures = grid_figure_set(result)
-    return save({f"{k}.png": f for k, f in figures.items()}, Path(directory))
 
 
 def save(figures: dict[str, Figure], directory: Path) -> list[Path]:

@@ -4,20 +4,16 @@ object-oriented matplotlib."""
 
 from __future__ import annotations
 
-import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from gridv2g.plots.common import (
-    evenly,
-    heat_strip,
     limit_line,
-    period_edges,
     shade_periods,
     time_axis,
 )
-from gridv2g.plots.feeder_figures import PHASE_COLOURS, voltage_norm
+from gridv2g.plots.feeder_figures import PHASE_COLOURS, voltage_panels
 
 
 def validation_figure(report) -> Figure:
@@ -150,28 +146,13 @@ def opendss_heatmap(report) -> Figure:
     wide = _phase_frame(report)
     phases = sorted(set(wide.columns.get_level_values("node")))
     buses = list(dict.fromkeys(wide.columns.get_level_values("bus")))
-    limits = getattr(report, "limits", None)
-    norm = voltage_norm(wide.to_numpy().ravel(), limits)
-    fig = Figure(figsize=(13, 7), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(phases), sharey=True, squeeze=False)[0])
-    edges = mdates.date2num(period_edges(wide.index).to_pydatetime())
-    image = None
-    for ax, phase in zip(axes, phases, strict=True):
-        m = wide.xs(phase, level="node", axis=1).reindex(columns=buses).T
-        image = heat_strip(ax, m.to_numpy(), edges, norm)
-        time_axis(ax, maxticks=4)
-        ax.set_title(f"phase {phase}")
-        ax.set_facecolor("0.85")
-    ticks = evenly(range(len(buses)), 45)
-    axes[0].set_yticks(ticks, [f"bus {buses[i]}" for i in ticks], fontsize=7)
-    axes[0].set_ylabel("bus (OpenDSS's order)")
-    cbar = fig.colorbar(image, ax=list(axes), shrink=0.9, label="phase voltage [pu]")
-    if limits is not None:
-        for value in limits:
-            if cbar.vmin <= value <= cbar.vmax:
-                cbar.ax.axhline(value, color="black", ls="--", lw=1.2)
-    fig.suptitle(
-        "OpenDSS phase voltage per bus and period (grey: no such phase)"
-        + (f", limits {limits[0]:g}-{limits[1]:g} pu dashed on the colour bar" if limits else "")
+    return voltage_panels(
+        {
+            f"phase {phase}": wide.xs(phase, level="node", axis=1).reindex(columns=buses).T
+            for phase in phases
+        },
+        getattr(report, "limits", None),
+        ylabel="bus (OpenDSS's order)",
+        colour_label="phase voltage [pu]",
+        title="OpenDSS phase voltage per bus and period (grey: no such phase)",
     )
-    return fig

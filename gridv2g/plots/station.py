@@ -4,8 +4,6 @@ the energy of a sample of EVs against their departure targets."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -19,7 +17,6 @@ from gridv2g.plots.common import (
     time_axis,
     titled,
 )
-from gridv2g.plots.grid import save
 
 #: EVs drawn in the energy figure
 EV_SAMPLE = 6
@@ -158,8 +155,3 @@ def station_figure_set(result) -> dict[str, Figure]:
     if len(result.res_ev):
         figures["ev_energy"] = ev_energy(result)
     return figures
-
-
-def station_figures(result, directory: str | Path) -> list[Path]:
-    """Write the station figures as PNG files; returns their paths."""
-    return save({f"{k}.png": f for k, f in station_figure_set(result).items()}, Path(directory))

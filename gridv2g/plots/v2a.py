@@ -5,16 +5,12 @@ Every function takes results of :mod:`gridv2g.problems.v2a` and reads only their
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
-
-from gridv2g.plots.grid import save
 
 #: status -> colour (status map, bars)
 STATUS_COLORS = {
@@ -230,8 +226,3 @@ def figure_set(result) -> dict[str, Figure]:
     currency = s.get("currency") or "currency units"
     what = f"V2A {s['site_kind']} schedule, bill {s['bill']:.2f} {currency}"
     return {"v2a_schedule": schedule(result, title=f"{case}: {what}" if case else what)}
-
-
-def write_figures(result, directory: str | Path) -> list[Path]:
-    """Write the schedule figure of a result as a PNG file; returns its path."""
-    return save({f"{k}.png": f for k, f in figure_set(result).items()}, Path(directory))

@@ -60,8 +60,7 @@ def write_html(directory, result, replays=(), comparison: dict | None = None) ->
     page.section("Summary")
     page.summary(result.summary, currency)
     flagged = replay_flags(replays)
-    accepts = "flagged" in inspect.signature(result.figure_set).parameters
-    figures = result.figure_set(flagged=flagged) if accepts else result.figure_set()
+    figures = result.figure_set(flagged=flagged)
     if figures:
         page.section("Figures")
         for stem, fig in figures.items():
@@ -85,11 +84,8 @@ def write_png(directory: Path, stem: str, fig) -> bytes:
     return png
 
 
-def add_replay(
-    page: Page, replay, currency: str = DEFAULT_CURRENCY, figures: dict | None = None
-) -> None:
-    """A replay report's section: its summary, flagged periods and figures (``figures``:
-    its figure set when drawn already)."""
+def add_replay(page: Page, replay, currency: str = DEFAULT_CURRENCY) -> None:
+    """A replay report's section: its summary, flagged periods and figures."""
     page.section(REPLAY_HEADINGS.get(type(replay).__name__, type(replay).__name__))
     page.summary(replay.summary, currency)
     periods = getattr(replay, "periods", None)
@@ -100,9 +96,7 @@ def add_replay(
             page.table(flagged, "Flagged periods")
         else:
             page.text(f"No flagged period (of {len(periods)}).")
-    if figures is None:
-        figures = getattr(replay, "figure_set", dict)()
-    for stem, fig in figures.items():
+    for stem, fig in getattr(replay, "figure_set", dict)().items():
         page.figure(fig, name=stem)
 
 

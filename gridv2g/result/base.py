@@ -87,9 +87,10 @@ class ResultBase:
         """{name: table} of every non-empty result table."""
         return {n: getattr(self, n) for n in self.TABLES if len(getattr(self, n))}
 
-    def figure_set(self) -> dict:
+    def figure_set(self, flagged=None) -> dict:
         """This result's standard figures, {file stem: matplotlib Figure}, in report order
-        (each with a title, axis labels with units, a legend and the limits it is held to).
+        (each with a title, axis labels with units, a legend and the limits it is held to);
+        ``flagged``: bool by period, the periods AC replays flag (shaded where drawn).
         :meth:`to_dir` writes them as ``<stem>.png`` and embeds them in ``report.html``."""
         return {}
 

@@ -125,7 +125,7 @@ class StationResult(ResultBase):
     baseline: dict | None = None
     plan: str = "optimized"
 
-    def figure_set(self) -> dict:
+    def figure_set(self, flagged=None) -> dict:  # no feeder: no replay flags
         return plots.station_figure_set(self)
 
 

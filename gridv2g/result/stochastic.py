@@ -35,7 +35,7 @@ class StochasticResult(ResultBase):
     res_scenario: pd.DataFrame
     res_power: pd.DataFrame = field(default_factory=pd.DataFrame)
 
-    def figure_set(self) -> dict:
+    def figure_set(self, flagged=None) -> dict:  # no feeder: no replay flags
         from gridv2g.plots.stochastic import figure_set
 
         return figure_set(self)

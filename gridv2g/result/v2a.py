@@ -39,7 +39,7 @@ class V2AResult(ResultBase):
     res_site: pd.DataFrame
     res_ev_summary: pd.DataFrame
 
-    def figure_set(self) -> dict:
+    def figure_set(self, flagged=None) -> dict:  # no feeder: no replay flags
         return v2a_plots.figure_set(self)
 
 

@@ -108,6 +108,31 @@ def replay_network(feeder, v_source_pu: float | None = None):
     return net, buses
 
 
+def ac_periods(net, p_mw: np.ndarray, q_mvar: np.ndarray, times, numba: bool, desc=None):
+    """AC power flow of ``net`` period by period: its loads take row k of ``p_mw`` /
+    ``q_mvar`` (period x load) [MW, Mvar]; yields ``(k, t)`` after each solved period, for the
+    caller to read ``net.res_*``. Later periods start from the last solution and reuse
+    pandapower's internal structures, only the loads change (pandapower's "recycle").
+    ``desc``: a progress bar's label (:mod:`gridv2g.progress`). A period without a solution
+    raises the power flow's error, its ``period`` attribute set to the time."""
+    options: dict = {"init": "auto", "numba": numba}
+    periods = progress.bar(times, desc=desc, unit="period") if desc else times
+    for k, t in enumerate(periods):
+        net.load["p_mw"] = p_mw[k]
+        net.load["q_mvar"] = q_mvar[k]
+        try:
+            run_powerflow(net, **options)
+        except Exception as exc:  # pandapower's LoadflowNotConverged and friends
+            exc.period = t
+            raise
+        options = {
+            "init": "results",
+            "numba": numba,
+            "recycle": {"trafo": False, "gen": False, "bus_pq": True},
+        }
+        yield k, t
+
+
 def validate(
     result,
     loss_tol_percent: float = 0.1,
@@ -166,19 +191,7 @@ def replay(
     q_mvar = q.to_numpy() / 1000.0
     if numba is None:
         numba = use_numba(len(buses), len(p.index))
-    options: dict = {"init": "auto", "numba": numba}
-    periods = progress.bar(p.index, desc="pandapower replay", unit="period")
-    for k, t in enumerate(periods):
-        net.load["p_mw"] = p_mw[k]
-        net.load["q_mvar"] = q_mvar[k]
-        run_powerflow(net, **options)
-        # later periods: start from the last solution and reuse pandapower's internal
-        # structures, only the loads change (pandapower's "recycle")
-        options = {
-            "init": "results",
-            "numba": numba,
-            "recycle": {"trafo": False, "gen": False, "bus_pq": True},
-        }
+    for k, t in ac_periods(net, p_mw, q_mvar, p.index, numba, "pandapower replay"):
         v = net.res_bus.vm_pu.to_numpy()[order]
         vm_ac.append(v)
         losses = 1000.0 * (net.res_line.pl_mw.sum() + net.res_trafo.pl_mw.sum())
